@@ -1,0 +1,49 @@
+"""Input validation shared by layers, losses and optimizers.
+
+Each check names *who* is complaining, what was expected and what arrived, so a
+student reading the message knows which line of their code to look at.
+"""
+import numpy as np
+
+from .errors import DTypeError, NonFiniteError, ShapeError
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def shape_str(shape):
+    """(None, 64) -> '(N, 64)': None stands for 'any size'."""
+    parts = ["N" if s is None else str(s) for s in shape]
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+def check_float_array(x, who, name="input", dtype=None):
+    """Reject non-arrays, non-float dtypes and (if given) a dtype mismatch."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{who}: {name} must be a numpy.ndarray, got {type(x).__name__}")
+    if x.dtype not in FLOAT_DTYPES:
+        hint = " (integer images? divide by 255 and cast)" if x.dtype.kind in "iub" else ""
+        raise DTypeError(f"{who}: {name} must be float32 or float64, got {x.dtype}{hint}")
+    if dtype is not None and x.dtype != dtype:
+        raise DTypeError(
+            f"{who}: {name} has dtype {x.dtype} but the layer's parameters are {np.dtype(dtype)}; "
+            f"cast with .astype(np.{np.dtype(dtype).name}) (npae never upcasts silently)")
+    return x
+
+
+def check_shape(x, expected, who, name="input"):
+    """``expected`` is a tuple of ints and ``None`` (any size, at least 1)."""
+    if x.ndim != len(expected) or any(e is not None and e != s for e, s in zip(expected, x.shape)):
+        raise ShapeError(f"{who}: expected {name} of shape {shape_str(expected)}, got {x.shape}")
+    if x.size == 0:
+        raise ShapeError(f"{who}: {name} is empty (shape {x.shape})")
+    return x
+
+
+def check_finite(x, who, name="input"):
+    # Fast path: one reduction; the sum of finite values is finite unless it overflows.
+    if np.isfinite(np.sum(x)):
+        return x
+    bad = ~np.isfinite(x)
+    if bad.any():
+        raise NonFiniteError(f"{who}: {name} contains NaN or inf ({int(bad.sum())} of {x.size} values)")
+    return x

@@ -1,0 +1,117 @@
+"""Element-wise activation kernels: forward, and backward fused with the chain rule.
+
+Each backward computes ``dx = dy * f'(.)`` in one pass, where NumPy would need
+two or three temporaries. Arguments are flat 1-D arrays; results go to ``out``.
+"""
+import numpy as np
+
+from .backend import with_twin
+
+
+# --- sigmoid: s(x) = 1 / (1 + e^-x), written so that e^(...) never overflows --------
+
+def _sigmoid_forward_numpy(x, out):
+    e = np.exp(-np.abs(x))                       # in (0, 1]: no overflow
+    np.divide(np.where(x >= 0, 1, e), 1 + e, out=out)
+    return out
+
+
+@with_twin(_sigmoid_forward_numpy)
+def sigmoid_forward(x, out):
+    for i in range(x.size):
+        v = x[i]
+        if v >= 0:
+            out[i] = 1.0 / (1.0 + np.exp(-v))
+        else:
+            e = np.exp(v)
+            out[i] = e / (1.0 + e)
+    return out
+
+
+def _sigmoid_backward_numpy(y, dy, out):
+    np.multiply(dy, y * (1 - y), out=out)
+    return out
+
+
+@with_twin(_sigmoid_backward_numpy)
+def sigmoid_backward(y, dy, out):
+    """dx = dy * s(x) (1 - s(x)), from the cached output y = s(x)."""
+    for i in range(y.size):
+        out[i] = dy[i] * y[i] * (1.0 - y[i])
+    return out
+
+
+# --- tanh: d tanh(x)/dx = 1 - tanh(x)^2 --------------------------------------------
+
+def _tanh_backward_numpy(y, dy, out):
+    np.multiply(dy, 1 - y * y, out=out)
+    return out
+
+
+@with_twin(_tanh_backward_numpy)
+def tanh_backward(y, dy, out):
+    for i in range(y.size):
+        out[i] = dy[i] * (1.0 - y[i] * y[i])
+    return out
+
+
+# --- ReLU and leaky ReLU: slope 1 for x > 0, slope alpha (0 for ReLU) otherwise -------
+
+def _leaky_relu_forward_numpy(x, alpha, out):
+    out[...] = np.where(x > 0, x, alpha * x)   # python-float alpha keeps x's dtype
+    return out
+
+
+@with_twin(_leaky_relu_forward_numpy)
+def leaky_relu_forward(x, alpha, out):
+    for i in range(x.size):
+        v = x[i]
+        out[i] = v if v > 0 else alpha * v
+    return out
+
+
+def _leaky_relu_backward_numpy(x, dy, alpha, out):
+    out[...] = np.where(x > 0, dy, alpha * dy)
+    return out
+
+
+@with_twin(_leaky_relu_backward_numpy)
+def leaky_relu_backward(x, dy, alpha, out):
+    for i in range(x.size):
+        out[i] = dy[i] if x[i] > 0 else alpha * dy[i]
+    return out
+
+
+# --- softplus: log(1 + e^x) = max(x, 0) + log1p(e^-|x|), stable for large |x| --------
+
+def _softplus_forward_numpy(x, out):
+    np.add(np.maximum(x, 0), np.log1p(np.exp(-np.abs(x))), out=out)
+    return out
+
+
+@with_twin(_softplus_forward_numpy)
+def softplus_forward(x, out):
+    for i in range(x.size):
+        v = x[i]
+        out[i] = max(v, 0.0) + np.log1p(np.exp(-abs(v)))
+    return out
+
+
+def _softplus_backward_numpy(x, dy, out):
+    s = _sigmoid_forward_numpy(x, np.empty_like(x))
+    np.multiply(dy, s, out=out)
+    return out
+
+
+@with_twin(_softplus_backward_numpy)
+def softplus_backward(x, dy, out):
+    """d softplus(x)/dx = s(x), the sigmoid."""
+    for i in range(x.size):
+        v = x[i]
+        if v >= 0:
+            s = 1.0 / (1.0 + np.exp(-v))
+        else:
+            e = np.exp(v)
+            s = e / (1.0 + e)
+        out[i] = dy[i] * s
+    return out

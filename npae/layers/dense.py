@@ -1,0 +1,106 @@
+"""Fully connected layers: Dense, and TiedDense which reuses Dense's W transposed."""
+import numpy as np
+
+from ..parameter import Parameter
+from .base import Layer
+
+INITS = ("glorot", "he")
+
+
+def init_weight(fan_in, fan_out, init, rng, dtype):
+    """Glorot/Xavier uniform U(±sqrt(6 / (fan_in + fan_out))), Glorot & Bengio 2010;
+    He normal N(0, 2 / fan_in), He et al. 2015 (for ReLU layers)."""
+    if init == "glorot":
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        w = rng.uniform(-limit, limit, size=(fan_in, fan_out))
+    elif init == "he":
+        w = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_in, fan_out))
+    else:
+        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    return w.astype(dtype)
+
+
+def _check_dtype(dtype):
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
+class Dense(Layer):
+    """Affine map  y = x W + b.
+
+    Shapes: x (N, D_in), W (D_in, D_out), b (D_out,), y (N, D_out).
+    Gradients: dL/dW = xᵀ dy,  dL/db = Σ_n dy_n,  dL/dx = dy Wᵀ.
+
+    ``init``: "glorot" (default, for sigmoid/tanh) or "he" (for ReLU).
+    ``rng``: a ``numpy.random.Generator`` (or a seed) for the initial weights.
+    """
+
+    def __init__(self, in_features, out_features, bias=True, init="glorot", rng=None,
+                 dtype=np.float32):
+        if in_features < 1 or out_features < 1:
+            raise ValueError(f"Dense: sizes must be positive, got ({in_features}, {out_features})")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        dtype = _check_dtype(dtype)
+        rng = np.random.default_rng(rng)
+        self.W = Parameter(init_weight(in_features, out_features, init, rng, dtype), "W")
+        self.b = Parameter(np.zeros(out_features, dtype), "b") if bias else None
+
+    def named_parameters(self):
+        return [("W", self.W)] + ([("b", self.b)] if self.b is not None else [])
+
+    def forward(self, x):
+        self._check_input(x, (None, self.in_features), self.W.dtype)
+        y = x @ self.W.value
+        if self.b is not None:
+            y += self.b.value
+        self._save(y, x=x)
+        return y
+
+    def backward(self, dy):
+        x = self._saved(dy)["x"]
+        self.W.grad += x.T @ dy        # += : a Parameter may be used twice (tied weights)
+        if self.b is not None:
+            self.b.grad += dy.sum(axis=0)
+        return dy @ self.W.value.T
+
+    def __repr__(self):
+        return f"Dense({self.in_features}, {self.out_features}, bias={self.b is not None})"
+
+
+class TiedDense(Layer):
+    """Decoder layer that reuses an encoder Dense's weights transposed:  y = x Wᵀ + c.
+
+    Shapes: x (N, D_out), W (D_in, D_out) *shared with* ``dense``, c (D_in,), y (N, D_in).
+    Gradients: dL/dW += dyᵀ x (added to the same Parameter the encoder adds xᵀ dy to,
+    so W's gradient is the sum of both uses),  dL/dc = Σ_n dy_n,  dL/dx = dy W.
+    """
+
+    def __init__(self, dense, bias=True):
+        if not isinstance(dense, Dense):
+            raise TypeError(f"TiedDense needs the Dense layer whose W it shares, got {type(dense).__name__}")
+        self.tied_to = dense
+        self.W = dense.W
+        self.b = Parameter(np.zeros(dense.in_features, dense.W.dtype), "b") if bias else None
+
+    def named_parameters(self):
+        return [("W", self.W)] + ([("b", self.b)] if self.b is not None else [])
+
+    def forward(self, x):
+        self._check_input(x, (None, self.W.shape[1]), self.W.dtype)
+        y = x @ self.W.value.T
+        if self.b is not None:
+            y += self.b.value
+        self._save(y, x=x)
+        return y
+
+    def backward(self, dy):
+        x = self._saved(dy)["x"]
+        self.W.grad += dy.T @ x
+        if self.b is not None:
+            self.b.grad += dy.sum(axis=0)
+        return dy @ self.W.value
+
+    def __repr__(self):
+        return f"TiedDense({self.W.shape[1]}, {self.W.shape[0]}, tied)"

@@ -1,0 +1,34 @@
+"""Test configuration: a fixed Hypothesis profile so CI runs are reproducible.
+
+Profiles: "ci" (default: derandomized, 100 examples, no deadline because Numba
+compiles on first call) and "dev" (random, fewer examples). Choose with
+HYPOTHESIS_PROFILE=dev.
+"""
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+import npae
+
+settings.register_profile(
+    "ci", max_examples=100, deadline=None, derandomize=True, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("dev", max_examples=30, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(params=["numba", "numpy"])
+def backend(request):
+    """Run a test once per backend; restores the previous backend afterwards."""
+    previous = npae.get_backend()
+    npae.set_backend(request.param)
+    yield request.param
+    npae.set_backend(previous)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
