@@ -24,8 +24,8 @@ class Loss:
     def name(self):
         return type(self).__name__
 
-    def __call__(self, pred, target):
-        return self.forward(pred, target)
+    def __call__(self, pred, target, *args, **kwargs):
+        return self.forward(pred, target, *args, **kwargs)
 
     def _check(self, pred, target):
         check_float_array(pred, self.name, "prediction")
@@ -93,7 +93,8 @@ class BCE(Loss):
             warnings.warn(f"{self.name}: predictions outside [0, 1] were clipped; "
                           "did you mean BCEWithLogits?", DomainWarning, stacklevel=2)
         clip = self.clip if self.clip is not None else _default_clip(pred.dtype)
-        return self._run(K.losses.bce, pred, target, clip)
+        low, high = pred.dtype.type(clip), pred.dtype.type(1) - pred.dtype.type(clip)
+        return self._run(K.losses.bce, pred, target, low, high)
 
 
 class BCEWithLogits(Loss):

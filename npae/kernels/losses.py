@@ -24,20 +24,20 @@ def mse(pred, target, scale, grad):
     return total
 
 
-def _bce_numpy(prob, target, clip, scale, grad):
-    p = np.clip(prob, clip, 1 - clip)
+def _bce_numpy(prob, target, low, high, scale, grad):
+    p = np.clip(prob, low, high)
     loss = -(target * np.log(p) + (1 - target) * np.log1p(-p))
     np.multiply((p - target) / (p * (1 - p)), scale, out=grad)
     return float(np.sum(loss, dtype=np.float64))
 
 
 @with_twin(_bce_numpy)
-def bce(prob, target, clip, scale, grad):
-    """sum -[t log p + (1-t) log(1-p)] with p clipped to [clip, 1-clip];
+def bce(prob, target, low, high, scale, grad):
+    """sum -[t log p + (1-t) log(1-p)] with p clipped to [low, high] (given in p's dtype);
     grad = scale (p - t) / (p (1 - p)) evaluated at the clipped p."""
     total = 0.0
     for i in range(prob.size):
-        p = min(max(prob[i], clip), 1.0 - clip)
+        p = min(max(prob[i], low), high)
         t = target[i]
         total -= t * np.log(p) + (1.0 - t) * np.log1p(-p)
         grad[i] = scale * (p - t) / (p * (1.0 - p))

@@ -1,0 +1,125 @@
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import npae
+from npae.gradcheck import check_loss
+from npae.testing import arrays, batch_sizes, feature_shapes
+
+
+@st.composite
+def batches(draw, low=-3.0, high=3.0, target_low=-3.0, target_high=3.0):
+    shape = (draw(batch_sizes()),) + draw(feature_shapes(max_dims=2))
+    pred = draw(arrays(shape, min_value=low, max_value=high))
+    target = draw(arrays(shape, min_value=target_low, max_value=target_high))
+    # pred == target everywhere makes the true gradient exactly 0: nothing to compare relatively
+    assume(np.abs(pred - target).max() > 1e-3)
+    return pred, target
+
+
+def _check(loss, pred, target):
+    result = check_loss(loss, pred, target)
+    assert result.passed, str(result)
+
+
+@given(batches())
+def test_mse_gradient(case):
+    _check(npae.MSE(), *case)
+
+
+@given(batches(0.02, 0.98, 0.0, 1.0))
+def test_bce_gradient(case):
+    _check(npae.BCE(), *case)
+
+
+@given(batches(-20.0, 20.0, 0.0, 1.0))
+def test_bce_with_logits_gradient(case):
+    _check(npae.BCEWithLogits(), *case)
+
+
+@given(batches(), st.floats(0.1, 10.0))
+def test_gaussian_nll_gradient_fixed_variance(case, variance):
+    _check(npae.GaussianNLL(variance), *case)
+
+
+@given(batches(), st.data())
+def test_gaussian_nll_gradients_given_variance(case, data):
+    pred, target = case
+    var = data.draw(arrays(pred.shape[1:], min_value=0.2, max_value=5.0))   # per-feature, broadcast
+    loss = npae.GaussianNLL()
+    _check_variance = npae.gradcheck.numerical_gradient(lambda: loss.forward(pred, target, var), var)
+    loss.forward(pred, target, var)
+    assert npae.gradcheck.rel_error(loss.variance_grad, _check_variance) < 1e-7
+    numeric = npae.gradcheck.numerical_gradient(lambda: loss.forward(pred, target, var), pred)
+    loss.forward(pred, target, var)
+    assert npae.gradcheck.rel_error(loss.backward(), numeric) < 1e-7
+
+
+def test_values_follow_the_documented_reduction(rng):
+    """Sum over features, mean over the batch — checked against the formulas."""
+    p = rng.uniform(0.05, 0.95, (4, 6))
+    t = rng.uniform(0, 1, (4, 6))
+    z = rng.normal(0, 3, (4, 6))
+    assert npae.MSE()(p, t) == pytest.approx(0.5 * np.sum((p - t) ** 2) / 4, rel=1e-12)
+    bce = -np.sum(t * np.log(p) + (1 - t) * np.log(1 - p)) / 4
+    assert npae.BCE()(p, t) == pytest.approx(bce, rel=1e-12)
+    s = 1 / (1 + np.exp(-z))
+    bce_z = -np.sum(t * np.log(s) + (1 - t) * np.log(1 - s)) / 4
+    assert npae.BCEWithLogits()(z, t) == pytest.approx(bce_z, rel=1e-10)
+    nll = np.sum(0.5 * (t - p) ** 2 / 2.0 + 0.5 * np.log(2 * np.pi * 2.0)) / 4
+    assert npae.GaussianNLL(2.0)(p, t) == pytest.approx(nll, rel=1e-12)
+    assert npae.GaussianNLL(1.0)(p, t) == pytest.approx(npae.MSE()(p, t) + 3 * math.log(2 * math.pi), rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gradient_dtype_matches_prediction(dtype, backend, rng):
+    p = rng.uniform(0.1, 0.9, (3, 5)).astype(dtype)
+    for loss in (npae.MSE(), npae.BCE(), npae.BCEWithLogits(), npae.GaussianNLL(0.5)):
+        value = loss(p, p[::-1].copy())
+        assert np.isfinite(value)
+        assert loss.backward().dtype == dtype and loss.backward().shape == p.shape
+
+
+def test_bce_with_logits_is_stable_for_huge_logits(backend):
+    z = np.array([[1e4, -1e4, 800.0, -800.0]])
+    t = np.array([[1.0, 0.0, 0.0, 1.0]])
+    loss = npae.BCEWithLogits()
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        value = loss(z, t)
+    assert value == pytest.approx(1600.0)
+    np.testing.assert_allclose(loss.backward(), [[0.0, 0.0, 1.0, -1.0]])
+
+
+def test_bce_clips_and_warns_outside_unit_interval():
+    loss = npae.BCE()
+    with pytest.warns(npae.DomainWarning, match="BCEWithLogits"):
+        value = loss(np.array([[1.2, 0.0]]), np.array([[0.0, 1.0]]))
+    assert np.isfinite(value) and np.all(np.isfinite(loss.backward()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isfinite(loss(np.array([[0.0, 1.0]]), np.array([[1.0, 0.0]])))   # clipped, no NaN
+
+
+@pytest.mark.parametrize("loss", [npae.BCE(), npae.BCEWithLogits()])
+def test_targets_outside_domain_raise(loss):
+    with pytest.raises(npae.DomainError, match=r"targets must lie in \[0, 1\]"):
+        loss(np.array([[0.5]]), np.array([[1.5]]))
+
+
+def test_bad_loss_inputs():
+    with pytest.raises(ValueError, match=r"same shape, got \(2, 3\) and \(2, 4\)"):
+        npae.MSE()(np.zeros((2, 3)), np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="target contains NaN"):
+        npae.MSE()(np.zeros((1, 2)), np.array([[0.0, np.nan]]))
+    with pytest.raises(TypeError, match="target has dtype float32"):
+        npae.MSE()(np.zeros((1, 2)), np.zeros((1, 2), np.float32))
+    with pytest.raises(RuntimeError, match="before forward"):
+        npae.MSE().backward()
+    with pytest.raises(ValueError, match="variance must be > 0"):
+        npae.GaussianNLL(0.0)
+    with pytest.raises(ValueError, match="variance must be > 0 everywhere"):
+        npae.GaussianNLL()(np.zeros((1, 2)), np.zeros((1, 2)), np.array([1.0, 0.0]))

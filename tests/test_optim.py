@@ -1,0 +1,107 @@
+import numpy as np
+import pytest
+
+import npae
+from npae.parameter import Parameter
+
+
+def quadratic_grad(p, A, c):
+    """f(p) = ½ pᵀ A p − cᵀ p  ->  ∇f = A p − c."""
+    return A @ p - c
+
+
+def test_adam_first_step_is_the_closed_form(backend):
+    # With m₀ = v₀ = 0 the bias-corrected m̂ = g and v̂ = g², so the first step is
+    # exactly p − lr g / (|g| + eps).
+    p0 = np.array([1.0, -2.0, 0.5, 3.0])
+    A, c = np.diag([1.0, 2.0, 3.0, 4.0]), np.array([0.1, 0.0, -1.0, 2.0])
+    param = Parameter(p0.copy())
+    opt = npae.Adam([param], lr=0.1, eps=1e-8)
+    g = quadratic_grad(p0, A, c)
+    param.grad[:] = g
+    opt.step()
+    np.testing.assert_allclose(param.value, p0 - 0.1 * g / (np.abs(g) + 1e-8), rtol=1e-14)
+
+
+def test_adam_follows_its_equations_for_several_steps(backend):
+    rng = np.random.default_rng(0)
+    A = np.diag(rng.uniform(0.5, 3, 5))
+    c = rng.normal(size=5)
+    lr, b1, b2, eps, wd = 0.05, 0.8, 0.95, 1e-6, 0.01
+    param = Parameter(rng.normal(size=5))
+    opt = npae.Adam([param], lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd)
+    p, m, v = param.value.copy(), np.zeros(5), np.zeros(5)
+    for t in range(1, 6):
+        param.grad[:] = quadratic_grad(param.value, A, c)
+        opt.step()
+        g = quadratic_grad(p, A, c) + wd * p
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        p = p - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+        np.testing.assert_allclose(param.value, p, rtol=1e-12)
+
+
+def test_adam_minimises_a_quadratic(backend):
+    A, c = np.diag([1.0, 10.0]), np.array([1.0, -2.0])
+    param = Parameter(np.zeros(2))
+    opt = npae.Adam([param], lr=0.05)
+    for _ in range(2000):
+        opt.zero_grad()
+        param.grad += quadratic_grad(param.value, A, c)
+        opt.step()
+    np.testing.assert_allclose(param.value, np.linalg.solve(A, c), atol=1e-4)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_momentum_solves_least_squares(nesterov, backend):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(50, 4))
+    y = X @ np.array([1.0, -2.0, 0.5, 3.0]) + 0.1 * rng.normal(size=50)
+    w = Parameter(np.zeros(4))
+    opt = npae.SGD([w], lr=0.02, momentum=0.9, nesterov=nesterov)
+    for _ in range(1500):
+        opt.zero_grad()
+        w.grad += X.T @ (X @ w.value - y) / len(X)
+        opt.step()
+    np.testing.assert_allclose(w.value, np.linalg.lstsq(X, y, rcond=None)[0], atol=1e-8)
+
+
+def test_sgd_update_equations(backend):
+    p = Parameter(np.array([1.0, -1.0]))
+    opt = npae.SGD([p], lr=0.1, momentum=0.5, nesterov=True, weight_decay=0.2)
+    p.grad[:] = [0.3, 0.4]
+    opt.step()
+    g = np.array([0.3, 0.4]) + 0.2 * np.array([1.0, -1.0])
+    np.testing.assert_allclose(p.value, [1.0, -1.0] - 0.1 * (g + 0.5 * g))
+    plain = Parameter(np.array([2.0]))
+    sgd = npae.SGD([plain], lr=0.5)
+    plain.grad[:] = 4.0
+    sgd.step()
+    assert plain.value[0] == 0.0
+
+
+def test_adam_flushes_denormal_state_to_zero(backend):
+    p = Parameter(np.ones(3, np.float32))
+    opt = npae.Adam([p], lr=1e-3)
+    p.grad[:] = [1e-20, 1.0, 0.0]          # g² = 1e-40 is a float32 denormal
+    opt.step()
+    assert opt.v[0][0] == 0 and opt.v[0][1] > 0
+    tiny = np.finfo(np.float32).tiny
+    p.grad[:] = 0
+    for _ in range(3000):                  # m decays by 0.9 per step toward denormals
+        opt.step()
+    state = np.concatenate([opt.m[0], opt.v[0]])
+    assert not np.any((state != 0) & (np.abs(state) < tiny))
+    assert p.value.dtype == np.float32
+
+
+def test_optimizers_take_models_and_dedupe_tied_parameters():
+    enc = npae.Dense(4, 2)
+    model = npae.Sequential(enc, npae.TiedDense(enc))
+    assert len(npae.Adam(model).params) == 3          # W (once), b, decoder b
+    with pytest.raises(ValueError, match="learning rate"):
+        npae.SGD(model, lr=0)
+    with pytest.raises(ValueError, match="nesterov"):
+        npae.SGD(model, nesterov=True)
+    with pytest.raises(TypeError, match="Parameters"):
+        npae.Adam([np.zeros(3)])
