@@ -23,6 +23,14 @@ class DomainError(ValueError):
     """A value lies outside a function's domain (BCE targets outside [0, 1])."""
 
 
+class DataFileError(ValueError):
+    """A data or model file is corrupt, truncated, of the wrong kind, or fails its checksum."""
+
+
+class ModelFileError(DataFileError):
+    """A model file is truncated, corrupted, edited, or names an unknown class."""
+
+
 class DomainWarning(RuntimeWarning):
     """A value lies outside the domain a function expects; it was clipped."""
 

@@ -1,0 +1,174 @@
+"""Time one training step of the convolutional autoencoder (batch 128, float32, Adam).
+
+    python benchmarks/conv_ae.py [--threads 1] [--batch 128] [--rounds 30] [--no-torch]
+
+The net is ``ConvAutoencoder()``'s: 1×28×28 → Conv(1→16, 3, s2) → ReLU → Conv(16→32, 3, s2)
+→ ReLU → Dense(1568→32) → Dense(32→1568) → ReLU → ConvT(32→16) → ReLU → ConvT(16→1) → BCE
+with logits. One step = zero grads, forward + loss, backward, Adam update.
+
+Prints JSON: the best and median ms per step, and each layer's forward / backward ms
+(from a separately instrumented pass). If PyTorch is installed, the same net (same
+initial weights, checked by comparing the first loss) is timed in the same process,
+alternating one npae step with one torch step, and the ratio npae / torch is reported.
+PyTorch is optional and never a dependency of npae.
+
+``--threads`` caps BLAS (via threadpoolctl) and torch alike (default 1). On a machine shared
+with other work, spinning BLAS / OpenMP worker threads of two libraries in one process
+fight each other and the neighbours, so the single-threaded figures are the stable ones.
+"""
+import argparse
+import json
+import time
+
+import numpy as np
+
+from npae.models.conv import ConvAutoencoder
+from npae.optim import Adam
+
+
+def npae_step(model, optimizer, x):
+    optimizer.zero_grad()
+    loss = model.loss(x)
+    model.backward()
+    optimizer.step()
+    return loss
+
+
+def layer_split(model, x, rounds):
+    """Best ms of each layer's forward and backward over ``rounds`` instrumented steps."""
+    layers = [("encoder", i, layer) for i, layer in enumerate(model.encoder_.layers)]
+    layers += [("decoder", i, layer) for i, layer in enumerate(model.decoder_.layers)]
+    best = {}
+
+    def timed(key, fn, arg):
+        start = time.perf_counter()
+        out = fn(arg)
+        best[key] = min(best.get(key, float("inf")), time.perf_counter() - start)
+        return out
+
+    for _ in range(rounds):
+        h = x
+        for part, i, layer in layers:
+            h = timed((part, i, "forward"), layer.forward, h)
+        timed(("loss", 0, "forward"), lambda pred: model.reconstruction_loss_.forward(pred, x), h)
+        g = timed(("loss", 0, "backward"), lambda _: model.reconstruction_loss_.backward(), None)
+        for part, i, layer in reversed(layers):
+            g = timed((part, i, "backward"), layer.backward, g)
+    rows = []
+    for part, i, layer in layers + [("loss", 0, model.reconstruction_loss_)]:
+        rows.append({"layer": f"{part}.{i} {layer!r}",
+                     "forward_ms": round(1e3 * best[(part, i, "forward")], 3),
+                     "backward_ms": round(1e3 * best[(part, i, "backward")], 3)})
+    return rows
+
+
+def torch_twin(model):
+    """The same net in PyTorch, with npae's initial weights copied in."""
+    import torch
+    from torch import nn
+    from npae.layers import Conv2D, ConvTranspose2D, Dense, Flatten, Reshape, ReLU
+    modules = []
+    for layer in model.encoder_.layers + model.decoder_.layers:
+        if isinstance(layer, Conv2D):
+            m = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride,
+                          layer.padding)
+        elif isinstance(layer, ConvTranspose2D):
+            m = nn.ConvTranspose2d(layer.in_channels, layer.out_channels, layer.kernel_size,
+                                   layer.stride, layer.padding, layer.output_padding)
+        elif isinstance(layer, Dense):
+            m = nn.Linear(layer.in_features, layer.out_features)
+        elif isinstance(layer, ReLU):
+            m = nn.ReLU()
+        elif isinstance(layer, Flatten):
+            m = nn.Flatten()
+        elif isinstance(layer, Reshape):
+            m = nn.Unflatten(1, layer.shape)
+        else:
+            raise TypeError(f"no torch twin for {layer!r}")
+        if hasattr(layer, "W"):
+            weight = layer.W.value.T if isinstance(layer, Dense) else layer.W.value
+            with torch.no_grad():
+                m.weight.copy_(torch.from_numpy(np.ascontiguousarray(weight)))
+                m.bias.copy_(torch.from_numpy(layer.b.value))
+        modules.append(m)
+    net = nn.Sequential(*modules)
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    bce = nn.BCEWithLogitsLoss(reduction="sum")
+
+    def step(x):
+        optimizer.zero_grad()
+        loss = bce(net(x), x) / len(x)          # npae's reduction: sum over pixels, mean over batch
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+    return step
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--threads", type=int, default=1, help="BLAS and torch threads")
+    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
+    args = parser.parse_args()
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=args.threads, user_api="blas"):
+        print(json.dumps(run(args), indent=2))
+
+
+def run(args):
+    rng = np.random.default_rng(0)
+    x = rng.random((args.batch, 1, 28, 28)).astype(np.float32)
+    model = ConvAutoencoder(seed=0)
+    optimizer = Adam(model.parameters(), lr=1e-3)
+    result = {"benchmark": "conv_ae", "batch": args.batch, "dtype": "float32",
+              "threads": args.threads,
+              "parameters": int(sum(p.size for p in model.parameters()))}
+
+    torch_step = None
+    if not args.no_torch:
+        try:
+            import torch
+            torch.set_num_threads(args.threads)
+            torch_step = torch_twin(model)
+            x_torch = torch.from_numpy(x)
+            result["torch"] = {"version": torch.__version__, "threads": torch.get_num_threads()}
+        except ImportError:
+            result["torch"] = "not installed"
+    if torch_step is not None:   # same net, same weights: the first losses agree
+        first = model.loss(x)
+        result["torch"]["first_loss"] = {"npae": round(first, 4), "torch": round(torch_step(x_torch), 4)}
+
+    for _ in range(3):           # warm-up: JIT compilation, allocator, Adam state
+        npae_step(model, optimizer, x)
+        if torch_step is not None:
+            torch_step(x_torch)
+    times = {"npae": [], "torch": []}
+    for _ in range(args.rounds):   # alternate, so both see the same machine load
+        start = time.perf_counter()
+        npae_step(model, optimizer, x)
+        times["npae"].append(time.perf_counter() - start)
+        if torch_step is not None:
+            start = time.perf_counter()
+            torch_step(x_torch)
+            times["torch"].append(time.perf_counter() - start)
+
+    def summary(ts):
+        return {"best_ms": round(1e3 * min(ts), 3), "median_ms": round(1e3 * float(np.median(ts)), 3)}
+
+    result["step"] = summary(times["npae"])
+    if torch_step is not None:
+        result["torch"]["step"] = summary(times["torch"])
+        result["ratio_npae_over_torch"] = {
+            key: round(result["step"][key] / result["torch"]["step"][key], 2)
+            for key in ("best_ms", "median_ms")}
+    rows = layer_split(model, x, args.rounds)
+    result["layers"] = rows
+    result["layers_total_ms"] = {
+        "forward": round(sum(r["forward_ms"] for r in rows), 3),
+        "backward": round(sum(r["backward_ms"] for r in rows), 3)}
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""The Autoencoder base: construction, eval-mode methods, dtypes, scikit-learn conventions."""
+import numpy as np
+import pytest
+
+from npae.errors import DTypeError, ShapeError
+from npae.layers import Dense, Sigmoid, TiedDense
+from npae.losses import MSE, BCEWithLogits
+from npae.models import (Autoencoder, ContractiveAutoencoder, DenoisingAutoencoder,
+                         KSparseAutoencoder, SparseAutoencoder, dense_encoder_decoder)
+from npae.sequential import Sequential
+
+rng = np.random.default_rng(0)
+X32 = rng.random((20, 8)).astype(np.float32)
+
+
+def test_dense_constructor_builds_mirrored_networks():
+    encoder, decoder = dense_encoder_decoder([8, 6, 3], "relu", "identity", rng=0)
+    assert [type(l).__name__ for l in encoder] == ["Dense", "ReLU", "Dense"]
+    assert [type(l).__name__ for l in decoder] == ["Dense", "ReLU", "Dense"]
+    assert [l.W.shape for l in decoder if hasattr(l, "W")] == [(3, 6), (6, 8)]
+    encoder, decoder = dense_encoder_decoder([8, 6, 3], tied=True, rng=0)
+    assert decoder[0].W is encoder[2].W and decoder[2].W is encoder[0].W
+    assert isinstance(decoder[0], TiedDense) and type(encoder[-1]) is Sigmoid
+    with pytest.raises(ValueError, match="layer_sizes"):
+        dense_encoder_decoder([8])
+    with pytest.raises(ValueError, match="activation"):
+        dense_encoder_decoder([8, 3], "swish")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_outputs_keep_the_model_dtype_and_shapes(dtype):
+    model = Autoencoder(layer_sizes=[8, 5, 3], seed=0, dtype=dtype)
+    x = X32.astype(dtype)
+    z = model.transform(x)
+    assert z.shape == (20, 3) and z.dtype == dtype
+    r = model.reconstruct(x)
+    assert r.shape == x.shape and r.dtype == dtype
+    assert model.inverse_transform(z).dtype == dtype
+    assert isinstance(model.loss(x), float) and isinstance(model.score(x), float)
+    assert all(p.dtype == dtype for p in model.parameters())
+
+
+def test_output_matches_the_loss():
+    bce = Autoencoder(layer_sizes=[8, 3], seed=0)
+    assert isinstance(bce.reconstruction_loss_, BCEWithLogits)
+    r = bce.reconstruct(X32)
+    assert r.min() >= 0 and r.max() <= 1   # sigmoid of the logits
+    logits = bce.decoder_.forward(bce.transform(X32))
+    np.testing.assert_allclose(r, 1 / (1 + np.exp(-logits)), rtol=1e-6)
+    mse = Autoencoder(layer_sizes=[8, 3], reconstruction_loss="mse", seed=0)
+    z = mse.transform(X32)
+    np.testing.assert_array_equal(mse.inverse_transform(z), mse.decoder_.forward(z))
+    assert mse.score(X32) == pytest.approx(-MSE().forward(mse.reconstruct(X32), X32))
+
+
+def test_built_from_layers():
+    dense = Dense(8, 4, rng=0)
+    model = Autoencoder(Sequential(dense, Sigmoid()), Sequential(TiedDense(dense)), MSE())
+    assert [n for n, _ in model.named_parameters()] == ["encoder.0.W", "encoder.0.b", "decoder.0.b"]
+    assert model.dtype_ == np.float32 and model.transform(X32).shape == (20, 4)
+    with pytest.raises(ValueError, match="both"):
+        Autoencoder(Sequential(dense))
+    with pytest.raises(ValueError, match="layer_sizes alone"):
+        Autoencoder(Sequential(dense), Sequential(TiedDense(dense)), layer_sizes=[8, 4])
+    with pytest.raises(TypeError, match="Layers"):
+        Autoencoder("encoder", "decoder")
+    with pytest.raises(DTypeError, match="float64"):
+        Autoencoder(Sequential(dense), Sequential(TiedDense(dense)), dtype="float64")
+
+
+def test_bad_arguments_and_inputs():
+    with pytest.raises(ValueError, match="layer_sizes"):
+        Autoencoder()
+    with pytest.raises(ValueError, match="reconstruction_loss"):
+        Autoencoder(layer_sizes=[8, 3], reconstruction_loss="huber")
+    with pytest.raises(DTypeError):
+        Autoencoder(layer_sizes=[8, 3], dtype="int32")
+    model = Autoencoder(layer_sizes=[8, 3], seed=0)
+    with pytest.raises(DTypeError, match="float32"):
+        model.transform(X32.astype(np.float64))
+    with pytest.raises(ShapeError, match=r"\(N, 8\)"):
+        model.transform(np.ones((2, 7), np.float32))
+    with pytest.raises(ShapeError, match="non-empty"):
+        model.transform(np.ones(8, np.float32))
+    with pytest.raises(TypeError, match="noise"):
+        model.loss(X32, mask=np.zeros(X32.shape, bool))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):   # BCE targets outside its domain
+        model.loss(X32 * 3)
+
+
+def test_get_params_returns_exactly_the_constructor_arguments():
+    sizes = [8, 4]
+    model = SparseAutoencoder(layer_sizes=sizes, rho=0.1, seed=3)
+    params = model.get_params()
+    assert params["layer_sizes"] is sizes and params["rho"] == 0.1 and params["beta"] == 3.0
+    assert set(params) == {"encoder", "decoder", "reconstruction_loss", "sparsity", "rho", "beta",
+                           "l1_weight", "layer_sizes", "activation", "code_activation", "tied",
+                           "epochs", "batch_size", "learning_rate", "seed", "dtype", "verbose"}
+    assert KSparseAutoencoder(layer_sizes=[8, 4], k=2).get_params()["tied"] is True
+    assert repr(model) == "SparseAutoencoder(rho=0.1, layer_sizes=[8, 4], seed=3)"
+
+
+def test_set_params_rebuilds_only_when_the_network_changes():
+    model = SparseAutoencoder(layer_sizes=[8, 4], seed=0)
+    W = model.encoder_[0].W
+    model.set_params(beta=1.0, learning_rate=0.1, epochs=3)
+    assert model.encoder_[0].W is W and model.beta == 1.0
+    model.set_params(layer_sizes=[8, 6])
+    assert model.transform(X32).shape == (20, 6)
+    with pytest.raises(ValueError, match="invalid parameter 'width'"):
+        model.set_params(width=3)
+
+
+@pytest.mark.parametrize("model", [
+    Autoencoder(layer_sizes=[8, 3], tied=True, seed=0),
+    DenoisingAutoencoder(layer_sizes=[8, 3], seed=1),
+    KSparseAutoencoder(layer_sizes=[8, 5], k=2, seed=2),
+    ContractiveAutoencoder(layer_sizes=[8, 3], seed=3),
+], ids=lambda m: type(m).__name__)
+def test_sklearn_clone(model):
+    from sklearn.base import clone
+    copy = clone(model)
+    assert type(copy) is type(model) and copy.get_params() == model.get_params()
+    np.testing.assert_array_equal(copy.transform(X32), model.transform(X32))   # same seed
+
+
+def test_clone_keeps_ties_between_given_layers():
+    from sklearn.base import clone
+    dense = Dense(8, 4, rng=0)
+    model = Autoencoder(Sequential(dense, Sigmoid()), Sequential(TiedDense(dense)))
+    copy = clone(model)
+    assert copy.decoder_[0].W is copy.encoder_[0].W and copy.encoder_[0].W is not dense.W
+
+
+def test_pipeline_with_logistic_regression():
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16).astype(np.float32)
+    pipeline = Pipeline([("autoencoder", Autoencoder(layer_sizes=[64, 16], seed=0, epochs=15,
+                                                     learning_rate=1e-2, verbose=0)),
+                         ("classifier", LogisticRegression(max_iter=1000))])
+    pipeline.fit(X[:1200], y[:1200])
+    accuracy = pipeline.score(X[1200:], y[1200:])
+    assert accuracy > 0.85, accuracy                  # chance is 0.1
+    assert pipeline.named_steps["autoencoder"].history_ is not None
+    assert pipeline.set_params(autoencoder__epochs=2).get_params()["autoencoder__epochs"] == 2
+
+
+def test_fit_transform_and_score_improve_with_training():
+    model = Autoencoder(layer_sizes=[8, 3], seed=0, verbose=0, learning_rate=1e-2)
+    before = model.score(X32)
+    z = model.fit_transform(X32, epochs=20, batch_size=5)
+    assert z.shape == (20, 3) and model.score(X32) > before
+    np.testing.assert_array_equal(z, model.transform(X32))
