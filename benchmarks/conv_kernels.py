@@ -12,10 +12,10 @@ Forward = y from x; backward = dW, db and dx from dy. A ConvTranspose2D runs the
 same two computations in swapped roles (its forward is a conv's dx, its backward a
 conv's forward + dW), so the conv pair below covers the decoder too.
 
-Measured here (2 shared cores, OpenBLAS): im2col + BLAS took ~7 ms for forward plus
-backward of both layers, the filter-vectorised loops ~37 ms, the textbook loops ~117 ms;
-so npae uses im2col. (The loops lose mainly in the reductions, which LLVM may not
-reorder into SIMD without fastmath, and in the dW accumulation.)
+Measured here (2 shared cores, one BLAS thread, best of 20): forward plus backward of both
+layers took ~7.5 ms with im2col + BLAS, ~29 ms with the filter-vectorised loops and ~87 ms
+with the textbook loops; so npae uses im2col. (The loops lose mainly in the reductions,
+which LLVM will not reorder into SIMD without fastmath, and in the dW accumulation.)
 """
 import argparse
 import json

@@ -8,8 +8,8 @@ from .kernels import get_backend, set_backend
 from .layers import (AvgPool2D, Conv2D, ConvTranspose2D, Dense, Flatten, Identity, Layer, LeakyReLU,
                      MaxPool2D, ReLU, Reshape, Sigmoid, Softplus, Tanh, TiedDense, Upsample2D)
 from .losses import BCE, MSE, BCEWithLogits, GaussianNLL, Loss
-from .models import (Autoencoder, ContractiveAutoencoder, DenoisingAutoencoder, KSparseAutoencoder,
-                     SparseAutoencoder)
+from .models import (Autoencoder, ContractiveAutoencoder, ConvAutoencoder, DenoisingAutoencoder,
+                     KSparseAutoencoder, SparseAutoencoder)
 from .optim import SGD, Adam
 from .parameter import Parameter
 from .sequential import Sequential
@@ -24,7 +24,7 @@ __all__ = [
     "Loss", "MSE", "BCE", "BCEWithLogits", "GaussianNLL",
     "SGD", "Adam", "set_backend", "get_backend",
     "Autoencoder", "DenoisingAutoencoder", "SparseAutoencoder", "KSparseAutoencoder",
-    "ContractiveAutoencoder", "History", "Callback", "EarlyStopping", "load", "save", "Dataset",
+    "ContractiveAutoencoder", "ConvAutoencoder", "History", "Callback", "EarlyStopping", "load", "save", "Dataset",
     "ShapeError", "DTypeError", "NonFiniteError", "DomainError", "DomainWarning", "KinkWarning",
     "DataFileError", "ModelFileError",
 ]

@@ -1,18 +1,11 @@
-"""`python -m npae` / `npae`: train a small autoencoder on the digits and print its loss falling."""
-import argparse
+"""`python -m npae` and the `npae` console script: the command line (see npae/cli/)."""
 import sys
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="npae", description=__doc__)
-    parser.add_argument("--epochs", type=int, default=10, help="passes over the data (default 10)")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    if args.epochs < 1:
-        parser.error(f"--epochs must be >= 1, got {args.epochs}")
-    from .demo import train_digits_autoencoder
-    train_digits_autoencoder(epochs=args.epochs, seed=args.seed)
-    return 0
+    """Run ``npae`` with ``argv`` (default: the process's arguments); returns the exit status."""
+    from .cli import main as cli_main
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

@@ -39,9 +39,10 @@ class Loss:
         check_finite(target, self.name, "target")
         return np.ascontiguousarray(pred).reshape(-1), np.ascontiguousarray(target).reshape(-1)
 
-    def _run(self, kernel, pred, target, *args):
-        """Call a fused (value, gradient) kernel with scale 1/N; cache the gradient."""
-        p, t = self._check(pred, target)
+    def _run(self, kernel, pred, target, *args, checked=None):
+        """Call a fused (value, gradient) kernel with scale 1/N; cache the gradient.
+        ``checked``: the flat (pred, target) from an earlier ``_check``, if any."""
+        p, t = checked if checked is not None else self._check(pred, target)
         grad = np.empty(pred.shape, pred.dtype)
         total = kernel(p, t, *args, 1.0 / len(pred), grad.reshape(-1))
         self._grad = grad
@@ -94,7 +95,7 @@ class BCE(Loss):
                           "did you mean BCEWithLogits?", DomainWarning, stacklevel=2)
         clip = self.clip if self.clip is not None else _default_clip(pred.dtype)
         low, high = pred.dtype.type(clip), pred.dtype.type(1) - pred.dtype.type(clip)
-        return self._run(K.losses.bce, pred, target, low, high)
+        return self._run(K.losses.bce, pred, target, low, high, checked=(p, t))
 
 
 class BCEWithLogits(Loss):
@@ -107,9 +108,10 @@ class BCEWithLogits(Loss):
     """
 
     def forward(self, pred, target):
-        _, t = self._check(pred, target)
+        p, t = self._check(pred, target)
         _check_unit_interval(t, self.name)
-        return self._run(K.losses.bce_with_logits, pred, target)
+        # SIMD exp/log + one fused loop
+        return self._run(K.losses.bce_with_logits, pred, target, checked=(p, t))
 
 
 class GaussianNLL(Loss):

@@ -1,4 +1,6 @@
 """Optimizers: update every Parameter in place with one fused kernel per Parameter."""
+import math
+
 import numpy as np
 
 from . import kernels as K
@@ -34,6 +36,42 @@ class Optimizer:
         for p in self.params:
             p.zero_grad()
 
+    # --- state, for checkpoints and resuming (npae.io, npae.checkpoint) -------------------
+    #: hyper-parameters and counters (plain numbers) that ``state_dict`` holds
+    scalars = ("lr",)
+    #: names of the per-Parameter state lists (one array per Parameter, in ``params`` order)
+    buffer_names = ()
+
+    def state_dict(self):
+        """Everything a resumed run needs: {scalar name: number, buffer name: [array per
+        Parameter]}. The arrays are the optimizer's own (copy them to keep a snapshot)."""
+        state = {name: getattr(self, name) for name in self.scalars}
+        state.update({name: list(getattr(self, name)) for name in self.buffer_names})
+        return state
+
+    def load_state_dict(self, state):
+        """Restore a ``state_dict()``: numbers are set, arrays copied into this optimizer's
+        own (same Parameters, same order). ValueError naming the entry that does not fit."""
+        who = f"{type(self).__name__}.load_state_dict"
+        expected = set(self.scalars) | set(self.buffer_names)
+        if set(state) != expected:
+            raise ValueError(f"{who}: expected the entries {sorted(expected)}, got {sorted(state)}")
+        for name in self.buffer_names:
+            mine, given = getattr(self, name), list(state[name])
+            if len(given) != len(mine):
+                raise ValueError(f"{who}: {name!r} holds {len(given)} arrays, this optimizer has "
+                                 f"{len(mine)} Parameters")
+            for i, (a, b) in enumerate(zip(mine, given)):
+                b = np.asarray(b)
+                if b.shape != a.shape or b.dtype != a.dtype:
+                    raise ValueError(f"{who}: {name}[{i}] must be {a.dtype}{a.shape} like "
+                                     f"Parameter {self.params[i].name!r}, got {b.dtype}{b.shape}")
+        for name in self.buffer_names:
+            for a, b in zip(getattr(self, name), state[name]):
+                np.copyto(a, b)
+        for name in self.scalars:
+            setattr(self, name, type(getattr(self, name))(state[name]))
+
 
 class SGD(Optimizer):
     """Stochastic gradient descent with momentum (optionally Nesterov) and L2 weight decay.
@@ -57,11 +95,15 @@ class SGD(Optimizer):
         self.momentum, self.nesterov, self.weight_decay = float(momentum), bool(nesterov), float(weight_decay)
         self.buffers = [np.zeros_like(p.value) for p in self.params]
 
+    scalars = ("lr", "momentum", "nesterov", "weight_decay")
+    buffer_names = ("buffers",)
+
     def step(self):
         for p, buf in zip(self.params, self.buffers):
+            cast = p.dtype.type          # scalars in the parameter's dtype: no float64 math
             K.optim.sgd_update(p.value.reshape(-1), p.grad.reshape(-1), buf.reshape(-1),
-                               self.lr, self.momentum, self.nesterov, self.weight_decay,
-                               _tiny(p.dtype))
+                               cast(self.lr), cast(self.momentum), self.nesterov,
+                               cast(self.weight_decay), cast(_tiny(p.dtype)))
 
 
 class Adam(Optimizer):
@@ -89,12 +131,21 @@ class Adam(Optimizer):
         self.m = [np.zeros_like(p.value) for p in self.params]
         self.v = [np.zeros_like(p.value) for p in self.params]
 
+    scalars = ("lr", "beta1", "beta2", "eps", "weight_decay", "t")
+    buffer_names = ("m", "v")
+
     def step(self):
         self.t += 1
         bias_correction1 = 1.0 - self.beta1 ** self.t
         bias_correction2 = 1.0 - self.beta2 ** self.t
         for p, m, v in zip(self.params, self.m, self.v):
+            cast = p.dtype.type          # scalars in the parameter's dtype: no float64 math
             K.optim.adam_update(p.value.reshape(-1), p.grad.reshape(-1), m.reshape(-1),
-                                v.reshape(-1), self.lr, self.beta1, self.beta2, self.eps,
-                                self.weight_decay, bias_correction1, bias_correction2,
-                                _tiny(p.dtype))
+                                v.reshape(-1), cast(self.lr / bias_correction1),
+                                cast(self.beta1), cast(self.beta2), cast(1.0 - self.beta1),
+                                cast(1.0 - self.beta2), cast(self.eps), cast(self.weight_decay),
+                                cast(1.0 / math.sqrt(bias_correction2)), cast(_tiny(p.dtype)))
+
+
+#: class name -> optimizer class, for files that store an optimizer's state (npae.io).
+OPTIMIZERS = {"SGD": SGD, "Adam": Adam}

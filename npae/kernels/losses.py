@@ -44,25 +44,45 @@ def bce(prob, target, low, high, scale, grad):
     return total
 
 
-def _bce_with_logits_numpy(logits, target, scale, grad):
-    z = logits
-    e = np.exp(-np.abs(z))
-    loss = np.maximum(z, 0) - target * z + np.log1p(e)
-    sig = np.where(z >= 0, 1, e) / (1 + e)
+def bce_with_logits(logits, target, scale, grad):
+    """sum softplus(z) - t z  =  max(z, 0) - t z + log1p(e^-|z|);  grad = scale (s(z) - t).
+
+    The two transcendental passes, e = exp(-|z|) and log(1 + e), run as NumPy's SIMD
+    ufuncs (Numba calls scalar libm here, ~10x slower); everything else is one fused
+    loop, ``bce_with_logits_from_exp``.
+    """
+    e = np.abs(logits)
+    np.negative(e, out=e)
+    np.exp(e, out=e)                      # in (0, 1]: never overflows
+    u = 1 + e                             # rounded in the data's dtype, as log sees it
+    return bce_with_logits_from_exp(logits, target, e, u, np.log(u), scale, grad)
+
+
+def _bce_with_logits_from_exp_numpy(logits, target, e, u, log_u, scale, grad):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log1p_e = np.where(u == 1, e, log_u * e / (u - 1))
+    loss = np.maximum(logits, 0) - target * logits + log1p_e
+    sig = np.where(logits >= 0, 1, e) / u
     np.multiply(sig - target, scale, out=grad)
     return float(np.sum(loss, dtype=np.float64))
 
 
-@with_twin(_bce_with_logits_numpy)
-def bce_with_logits(logits, target, scale, grad):
-    """sum softplus(z) - t z  =  max(z, 0) - t z + log1p(e^-|z|);
-    grad = scale (s(z) - t)."""
+@with_twin(_bce_with_logits_from_exp_numpy)
+def bce_with_logits_from_exp(logits, target, e, u, log_u, scale, grad):
+    """Given e = exp(-|z|), u = 1 + e (rounded in z's dtype) and log_u = log(u):
+    the loss sum and grad = scale (s(z) - t).
+
+    log1p(e) = log(u) e / (u - 1)  (Kahan's trick: exact to a few ulps, because
+    u - 1 is exactly the e that u's rounding kept), s(z) = 1/u for z >= 0, else e/u.
+    """
     total = 0.0
     for i in range(logits.size):
         z = logits[i]
         t = target[i]
-        e = np.exp(-abs(z))
-        total += max(z, 0.0) - t * z + np.log1p(e)
-        s = 1.0 / (1.0 + e) if z >= 0 else e / (1.0 + e)
+        ei = e[i]
+        ui = u[i]
+        log1p_e = ei if ui == 1 else log_u[i] * ei / (ui - 1)
+        total += max(z, z * 0) - t * z + log1p_e
+        s = 1 / ui if z >= 0 else ei / ui
         grad[i] = scale * (s - t)
     return total

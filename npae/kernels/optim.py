@@ -10,36 +10,37 @@ import numpy as np
 from .backend import with_twin
 
 
-def _adam_update_numpy(p, g, m, v, lr, beta1, beta2, eps, weight_decay,
-                       bias_correction1, bias_correction2, tiny):
+def _adam_update_numpy(p, g, m, v, step_size, beta1, beta2, one_minus_beta1, one_minus_beta2,
+                       eps, weight_decay, inv_sqrt_bias_correction2, tiny):
     grad = g + weight_decay * p if weight_decay else g
     m *= beta1
-    m += (1 - beta1) * grad
+    m += one_minus_beta1 * grad
     v *= beta2
-    v += (1 - beta2) * grad * grad
+    v += one_minus_beta2 * grad * grad
     m[np.abs(m) < tiny] = 0
     v[v < tiny] = 0
-    m_hat = m / bias_correction1
-    v_hat = v / bias_correction2
-    p -= lr * m_hat / (np.sqrt(v_hat) + eps)
+    p -= step_size * m / (np.sqrt(v) * inv_sqrt_bias_correction2 + eps)
 
 
 @with_twin(_adam_update_numpy)
-def adam_update(p, g, m, v, lr, beta1, beta2, eps, weight_decay,
-                bias_correction1, bias_correction2, tiny):
-    """m <- b1 m + (1-b1) g,  v <- b2 v + (1-b2) g²,
-    p <- p - lr (m / bc1) / (sqrt(v / bc2) + eps),  with g <- g + wd p."""
+def adam_update(p, g, m, v, step_size, beta1, beta2, one_minus_beta1, one_minus_beta2,
+                eps, weight_decay, inv_sqrt_bias_correction2, tiny):
+    """m <- b1 m + (1-b1) g,  v <- b2 v + (1-b2) g²,  with g <- g + wd p;
+    p <- p - step_size m / (sqrt(v) / sqrt(bc2) + eps),  step_size = lr / bc1.
+
+    That is the textbook p - lr m̂ / (sqrt(v̂) + eps) with m̂ = m / bc1, v̂ = v / bc2,
+    rearranged so no element needs two divisions. Scalars come in p's dtype (the
+    optimizer casts them) so float32 runs stay float32 and the loop vectorizes.
+    """
     for i in range(p.size):
         grad = g[i] + weight_decay * p[i]
-        mi = beta1 * m[i] + (1.0 - beta1) * grad
-        vi = beta2 * v[i] + (1.0 - beta2) * grad * grad
-        if abs(mi) < tiny:
-            mi = 0.0
-        if vi < tiny:
-            vi = 0.0
+        mi = beta1 * m[i] + one_minus_beta1 * grad
+        vi = beta2 * v[i] + one_minus_beta2 * grad * grad
+        mi = mi if abs(mi) >= tiny else mi * 0     # flush denormals (select, not a branch)
+        vi = vi if vi >= tiny else vi * 0
         m[i] = mi
         v[i] = vi
-        p[i] -= lr * (mi / bias_correction1) / (np.sqrt(vi / bias_correction2) + eps)
+        p[i] -= step_size * mi / (np.sqrt(vi) * inv_sqrt_bias_correction2 + eps)
 
 
 def _sgd_update_numpy(p, g, buf, lr, momentum, nesterov, weight_decay, tiny):
@@ -62,8 +63,7 @@ def sgd_update(p, g, buf, lr, momentum, nesterov, weight_decay, tiny):
             p[i] -= lr * grad
             continue
         b = momentum * buf[i] + grad
-        if abs(b) < tiny:
-            b = 0.0
+        b = b if abs(b) >= tiny else b * 0
         buf[i] = b
         if nesterov:
             p[i] -= lr * (grad + momentum * b)

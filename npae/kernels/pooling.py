@@ -14,7 +14,7 @@ import numpy as np
 from .backend import with_twin
 
 
-def _windows(x, kh, kw, sh, sw):
+def pool_windows(x, kh, kw, sh, sw):
     """Read-only view (N, C, H_out, W_out, k_h, k_w) of all pooling windows."""
     return np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
 
@@ -23,7 +23,7 @@ def _windows(x, kh, kw, sh, sw):
 
 def _maxpool_forward_numpy(x, kh, kw, sh, sw, out, argmax):
     n, c, ho, wo = out.shape
-    flat = _windows(x, kh, kw, sh, sw).reshape(n, c, ho, wo, kh * kw)
+    flat = pool_windows(x, kh, kw, sh, sw).reshape(n, c, ho, wo, kh * kw)
     k = flat.argmax(axis=-1)                  # first maximum in row-major window order
     out[...] = np.take_along_axis(flat, k[..., None], axis=-1)[..., 0]
     rows = np.arange(ho)[:, None] * sh + k // kw
@@ -80,7 +80,7 @@ def maxpool_backward(dy, argmax, dx):
 # --- average pooling -----------------------------------------------------------------------
 
 def _avgpool_forward_numpy(x, kh, kw, sh, sw, out):
-    out[...] = _windows(x, kh, kw, sh, sw).mean(axis=(-2, -1))
+    out[...] = pool_windows(x, kh, kw, sh, sw).mean(axis=(-2, -1))
     return out
 
 

@@ -14,6 +14,8 @@ from .conv import check_images, output_grid, pair
 
 
 class _Pool2D(Layer):
+    """Shared by both pools: kernel, stride (default: the kernel), shape checks."""
+
     def __init__(self, kernel_size, stride=None, input_shape=None):
         self.kernel_size = pair(kernel_size, f"{self.name}: kernel_size", 1)
         self.stride = self.kernel_size if stride is None else pair(stride, f"{self.name}: stride", 1)
@@ -67,7 +69,7 @@ class MaxPool2D(_Pool2D):
         kh, kw = self.kernel_size
         if cache is None or kh * kw == 1:
             return float("inf")
-        windows = K.pooling._windows(cache["x"], kh, kw, *self.stride)
+        windows = K.pooling.pool_windows(cache["x"], kh, kw, *self.stride)
         top_two = np.sort(windows.reshape(windows.shape[:4] + (kh * kw,)), axis=-1)[..., -2:]
         return float(np.min(top_two[..., 1] - top_two[..., 0]) / 2)
 

@@ -104,23 +104,14 @@ class ConvAutoencoder(Autoencoder):
         super().__init__(reconstruction_loss=reconstruction_loss, activation=activation,
                          code_activation=code_activation, **kwargs)
 
-    def _build(self):
+    def _networks(self):
         if self.encoder is not None or self.decoder is not None or self.layer_sizes is not None:
             raise ValueError("ConvAutoencoder builds its own encoder and decoder from input_shape, "
                              "channels and n_latent; to use your own layers, pass them to "
                              "Autoencoder(encoder, decoder)")
-        rng = np.random.default_rng(self.seed)
-        # The Autoencoder builds around given layers: hand it ours for the duration of its
-        # _build, then clear them, so get_params() stays plain values (save, clone) and a
-        # rebuild (set_params) makes fresh layers from the arguments.
-        self.encoder, self.decoder = conv_encoder_decoder(
-            self.input_shape, self.channels, self.n_latent, self.kernel_size, self.activation,
-            self.code_activation, rng, np.dtype(self.dtype or np.float32))
-        try:
-            super()._build()
-        finally:
-            self.encoder = self.decoder = None
-        self.rng_ = rng                 # continue the generator that drew the weights
+        return conv_encoder_decoder(self.input_shape, self.channels, self.n_latent, self.kernel_size,
+                                    self.activation, self.code_activation, self.rng_,
+                                    np.dtype(self.dtype or np.float32))
 
     def _corrupt(self, x, rng, **noise):
         if self.corruption is None:

@@ -13,9 +13,8 @@ import numpy as np
 from .._checks import shape_str
 from ..errors import ShapeError
 from ..io import register_model
-from ..sequential import Sequential
 from .conv import conv_encoder_decoder
-from .vae import VAE
+from .vae import VAE, gaussian_body
 
 
 @register_model
@@ -45,9 +44,8 @@ class ConvVAE(VAE):
         encoder, decoder = conv_encoder_decoder(
             self.input_shape, self.channels, int(self.n_latent), self.kernel_size,
             self.activation, "identity", self.rng_, dtype)
-        body = Sequential(encoder.layers[:-1])       # drop the code Dense: the heads replace it
-        features = encoder.layers[-1].in_features
-        return body, decoder, int(self.n_latent), features, tuple(self.input_shape), dtype
+        features = encoder.layers[-1].in_features    # the code Dense's input: the heads' input
+        return gaussian_body(encoder), decoder, int(self.n_latent), features, tuple(self.input_shape), dtype
 
     def _check_x(self, x, name="X"):
         x = super()._check_x(x, name)

@@ -31,7 +31,7 @@ from ..layers import Dense, Identity, Layer
 from ..losses import BCEWithLogits, GaussianNLL
 from ..parameter import Parameter
 from ..sequential import Sequential, unique_parameters
-from .autoencoder import ACTIVATIONS, Autoencoder
+from .autoencoder import ACTIVATIONS, Autoencoder, dense_encoder_decoder
 from .vae_generation import GenerationMixin
 from .vae_schedules import linear_ramp, steps_for
 
@@ -41,15 +41,10 @@ LIKELIHOODS = {"bce": "Bernoulli decoder (logits)", "gaussian": "Gaussian decode
 VAEOutput = namedtuple("VAEOutput", ["output", "mu", "log_var", "z"])
 
 
-def mlp(sizes, activation, rng, dtype, last_activation=True):
-    """Dense layers sizes[0] -> ... -> sizes[-1], ``activation`` after each (not after the
-    last one if ``last_activation`` is False). He init for ReLU-like activations, else Glorot."""
-    init = "he" if activation in ("relu", "leaky_relu") else "glorot"
-    layers = []
-    for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(Dense(d_in, d_out, init=init, rng=rng, dtype=dtype))
-        if (last_activation or i < len(sizes) - 2) and activation != "identity":
-            layers.append(ACTIVATIONS[activation]())
+def gaussian_body(encoder):
+    """The encoder of ``dense_encoder_decoder``/``conv_encoder_decoder`` without its code layer
+    (a final Dense with a linear output): the VAE's μ and log σ² heads take its place."""
+    layers = encoder.layers[:-1]
     return Sequential(layers) if layers else Sequential(Identity())
 
 
@@ -62,9 +57,9 @@ class VAE(GenerationMixin, Autoencoder):
         VAE(layer_sizes=[784, 512, 256, 32], activation="relu")     # body 784-512-256, n_latent 32
         VAE(encoder, decoder, encoder_features=H, n_latent=d)        # any npae Layers
 
-    With ``layer_sizes`` = [D, h..., d] the encoder body is D -> h... (``activation`` after
-    each), the heads h[-1] -> d, and the decoder the mirror d -> reversed(h) -> D with a linear
-    output. A custom ``encoder`` maps x (N, ...) to (N, H); a custom ``decoder`` maps z (M, d)
+    With ``layer_sizes`` = [D, h..., d] the networks are ``dense_encoder_decoder``'s: the
+    encoder body is D -> h... (``activation`` after each), the heads h[-1] -> d replace its
+    code layer, and the decoder is the mirror d -> reversed(h) -> D with a linear output. A custom ``encoder`` maps x (N, ...) to (N, H); a custom ``decoder`` maps z (M, d)
     to x's per-example shape (see ``ConvVAE``).
 
     reconstruction_loss   "bce": Bernoulli decoder p(x|z) = Π s(a)^x (1 − s(a))^(1−x), x in [0, 1],
@@ -110,7 +105,8 @@ class VAE(GenerationMixin, Autoencoder):
         self.rng_ = np.random.default_rng(self.seed)
         self.encoder_, self.decoder_, n_latent, features, example_shape, dtype = self._networks(who)
         if self.dtype is not None and np.dtype(self.dtype) != dtype:
-            raise DTypeError(f"{who}: dtype={np.dtype(self.dtype).name} but the layers' Parameters are {dtype}")
+            raise DTypeError(f"{who}: dtype={np.dtype(self.dtype).name} but the layers' "
+                             f"Parameters are {dtype}")
         self.dtype_, self.n_latent_, self.example_shape_ = dtype, n_latent, example_shape
         self.mu_head_ = Dense(features, n_latent, rng=self.rng_, dtype=dtype)
         self.log_var_head_ = Dense(features, n_latent, rng=self.rng_, dtype=dtype)
@@ -136,9 +132,9 @@ class VAE(GenerationMixin, Autoencoder):
             dtype = np.dtype(self.dtype or np.float32)
             if dtype not in FLOAT_DTYPES:
                 raise DTypeError(f"{who}: dtype must be float32 or float64, got {dtype}")
-            encoder = mlp(sizes[:-1], self.activation, self.rng_, dtype)
-            decoder = mlp(sizes[::-1], self.activation, self.rng_, dtype, last_activation=False)
-            return encoder, decoder, sizes[-1], sizes[-2], (sizes[0],), dtype
+            encoder, decoder = dense_encoder_decoder(sizes, self.activation, "identity",
+                                                     rng=self.rng_, dtype=dtype)
+            return gaussian_body(encoder), decoder, sizes[-1], sizes[-2], (sizes[0],), dtype
         if self.encoder is None or self.decoder is None or self.layer_sizes is not None:
             raise ValueError(f"{who}: give both an encoder and a decoder (and no layer_sizes), "
                              "or layer_sizes alone")
@@ -162,7 +158,8 @@ class VAE(GenerationMixin, Autoencoder):
         if self.tied or self.code_activation is not None:
             raise ValueError(f"{who}: tied and code_activation do not apply (the code is the Gaussian's μ)")
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"{who}: activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
+            raise ValueError(f"{who}: activation must be one of {sorted(ACTIVATIONS)}, "
+                             f"got {self.activation!r}")
         if not (int(self.n_samples) == self.n_samples and self.n_samples >= 1):
             raise ValueError(f"{who}: n_samples (K) must be an integer >= 1, got {self.n_samples!r}")
         if not (self.sigma > 0 and self.beta >= 0 and self.gamma > 0):

@@ -26,20 +26,23 @@ CASES = {
     "mse": (lambda n, d: st.tuples(_vec(n, d), _vec(n, d), st.floats(0.01, 1)), [3]),
     "bce": (lambda n, d: st.tuples(_vec(n, d, 0, 1), _vec(n, d, 0, 1), st.just(d(1e-6)),
                                    st.just(d(1) - d(1e-6)), st.floats(0.01, 1)), [5]),
-    "bce_with_logits": (lambda n, d: st.tuples(_vec(n, d, -30, 30), _vec(n, d, 0, 1),
-                                               st.floats(0.01, 1)), [3]),
+    "bce_with_logits_from_exp": (lambda n, d: _vec(n, d, -30, 30).flatmap(lambda z: st.tuples(
+        st.just(z), _vec(n, d, 0, 1), st.just(np.exp(-np.abs(z))), st.just(1 + np.exp(-np.abs(z))),
+        st.just(np.log(1 + np.exp(-np.abs(z)))), st.floats(0.01, 1))), [6]),
 }
 STATEFUL = {   # kernels that update their first arguments in place
     # Adam's state keeps m² <= v (when β1² <= β2); states far outside that make
     # float32 rounding, not the kernels, decide the result.
     "adam_update": lambda n, d: st.tuples(_vec(n, d), _vec(n, d), _vec(n, d, -1, 1), _vec(n, d, 0, 1),
                                           st.floats(1e-4, 0.1), st.floats(0.5, 0.95), st.floats(0.95, 0.9999),
-                                          st.just(1e-8), st.floats(0, 0.1), st.floats(0.1, 1), st.floats(0.01, 1),
+                                          st.just(1e-8), st.floats(0, 0.1), st.floats(1, 30),
                                           st.just(float(np.finfo(d).tiny))).map(
-        lambda a: a[:3] + ((a[2] * a[2] + a[3]).astype(d),) + a[4:]),
+        lambda a: a[:3] + ((a[2] * a[2] + a[3]).astype(d),)
+        + tuple(d(s) for s in (a[4], a[5], a[6], 1 - a[5], 1 - a[6]) + a[7:])),
     "sgd_update": lambda n, d: st.tuples(_vec(n, d), _vec(n, d), _vec(n, d, -1, 1), st.floats(1e-4, 0.1),
                                          st.floats(0, 0.99), st.booleans(), st.floats(0, 0.1),
-                                         st.just(float(np.finfo(d).tiny))),
+                                         st.just(float(np.finfo(d).tiny))).map(
+        lambda a: a[:3] + (d(a[3]), d(a[4]), a[5], d(a[6]), d(a[7]))),
 }
 SPINE_MODULES = {"npae.kernels.elementwise", "npae.kernels.losses", "npae.kernels.optim"}
 

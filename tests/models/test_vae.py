@@ -59,7 +59,8 @@ def vae_cases(draw, objective="elbo"):
     n_features, n_latent = draw(st.integers(1, 5)), draw(st.integers(1, 3))
     hidden = tuple(draw(st.lists(st.integers(1, 4), max_size=2)))
     likelihood = draw(st.sampled_from(["bce", "gaussian", "gaussian-learned"]))
-    options = dict(reconstruction_loss=likelihood.split("-")[0], learn_variance=likelihood.endswith("learned"),
+    options = dict(reconstruction_loss=likelihood.split("-")[0],
+                   learn_variance=likelihood.endswith("learned"),
                    activation=draw(st.sampled_from(["tanh", "softplus", "sigmoid", "relu"])),
                    n_samples=draw(st.integers(1, 3)), seed=draw(st.integers(0, 2**16)),
                    sigma=draw(st.floats(0.3, 2.0)), dtype=np.float64)
@@ -245,7 +246,8 @@ def test_warmup_and_capacity_follow_the_trainers_counters(rng):
     vae.fit(x, epochs=3, batch_size=10, verbose=0)
     h = vae.history_               # β is constant within an epoch: 0, then 1 (= 2 · 1/2), then 2
     for epoch, beta in enumerate([0.0, 1.0, 2.0]):
-        assert h["loss"][epoch] == pytest.approx(h["reconstruction"][epoch] + beta * h["kl"][epoch], rel=1e-12)
+        expected = h["reconstruction"][epoch] + beta * h["kl"][epoch]
+        assert h["loss"][epoch] == pytest.approx(expected, rel=1e-12)
     vae = small_vae(beta=2.0, warmup_steps=10)
     vae.fit(x, epochs=2, batch_size=10, verbose=0)
     assert vae.training_step == 8 and vae.beta_t == pytest.approx(2.0 * 0.8)
