@@ -23,7 +23,7 @@ import numpy as np
 
 from . import io
 from .errors import ModelFileError
-from .training import Callback, History
+from .training import Callback
 
 PREFIX = "checkpoint/"
 
@@ -102,9 +102,9 @@ class Checkpoint(Callback):
         io.restore_optimizer(run.optimizer, config, arrays, names, self.path)
         run.rng = io.generator_from_state(saved["rng"], run.rng)
         run.validation_seed = int(saved["validation_seed"])
-        run.history = History()
-        run.history.epoch = list(saved["history"]["epoch"])
-        run.history.history = {k: list(v) for k, v in saved["history"]["logs"].items()}
+        run.history.epoch[:] = saved["history"]["epoch"]     # the same History object the
+        run.history.history.clear()                           # callbacks were given
+        run.history.history.update({k: list(v) for k, v in saved["history"]["logs"].items()})
         run.epochs_done, run.stopping = int(saved["epochs_done"]), bool(saved["stopped"])
         stored = [entry for entry in saved["callbacks"] if entry["state"] is not None]
         for callback, entry in zip(_stateful(run.callbacks), stored):
@@ -119,7 +119,8 @@ class Checkpoint(Callback):
         for name in ("X", "validation_data"):
             if saved["data"][name] != self.data[name]:
                 raise ValueError(f"{who}: it was trained on a different {name} "
-                                 f"({_describe(saved['data'][name])}; now {_describe(self.data[name])})")
+                                 f"({_describe(saved['data'][name])}; now "
+                                 f"{_describe(self.data[name])})")
         for name in ("batch_size", "shuffle"):
             if saved[name] != getattr(run, name):
                 raise ValueError(f"{who}: it ran with {name}={saved[name]!r}, this fit has "

@@ -107,9 +107,12 @@ def gaussian_log_likelihood(mean, x, log_var, batch_dims=2):
 def log_mean_exp(a, axis=0):
     """log( (1/K) Σ_k exp a_k ) along ``axis``, without overflow:  m + log( mean_k exp(a_k − m) ),
     m = max_k a_k. With a_k = log w_k the log importance weights, this is the IWAE bound
-    (Burda et al. 2016) for one example; K = 1 gives the single-sample ELBO."""
+    (Burda et al. 2016) for one example; K = 1 gives the single-sample ELBO. All a_k = −∞
+    (every weight 0) gives −∞, any a_k = +∞ gives +∞."""
     m = np.max(a, axis=axis, keepdims=True)
-    out = m + np.log(np.mean(np.exp(a - m), axis=axis, keepdims=True))
+    m = np.where(np.isfinite(m), m, 0)              # −∞ − (−∞) would be NaN; any shift works
+    with np.errstate(divide="ignore"):              # log 0 = −∞ is the right answer
+        out = m + np.log(np.mean(np.exp(a - m), axis=axis, keepdims=True))
     return np.squeeze(out, axis=axis)
 
 

@@ -28,7 +28,7 @@ STEP = 1e-4
 STENCILS = {2: (((1, 1),), 2), 4: (((1, 8), (2, -1)), 12)}
 
 
-def numerical_gradient(f, array, eps=STEP, order=4):
+def numerical_gradient(f, array, step=STEP, order=4):
     """d f() / d array by central differences; ``array`` (float64) is perturbed in
     place one entry at a time and restored. Returns an array of its shape.
 
@@ -56,12 +56,12 @@ def numerical_gradient(f, array, eps=STEP, order=4):
         old = flat[i]
         combined = 0.0
         for k, weight in pairs:
-            flat[i] = old + k * eps
+            flat[i] = old + k * step
             f_plus = np.array(f(), dtype=np.float64)
-            flat[i] = old - k * eps
+            flat[i] = old - k * step
             combined = combined + weight * (f_plus - np.array(f(), dtype=np.float64))
         flat[i] = old
-        grad[i] = np.sum(combined) / (denominator * eps)
+        grad[i] = np.sum(combined) / (denominator * step)
     return grad.reshape(array.shape)
 
 
@@ -79,14 +79,14 @@ def rel_error(analytic, numeric, floor=FLOOR):
     return float(np.linalg.norm(a - n) / scale)
 
 
-def noise_floor(f_values, eps=STEP, tol=TOLERANCE):
+def noise_floor(f_values, step=STEP, tol=TOLERANCE):
     """The gradient norm below which a relative comparison is meaningless.
 
     Each evaluation of f carries round-off ~ ε_mach Σ|f|, so a difference
     quotient carries ~ ε_mach Σ|f| / h. Gradients smaller than that / tol are
     compared on the absolute scale of the round-off (``rel_error``'s floor).
     """
-    roundoff = 4 * np.finfo(np.float64).eps * float(np.sum(np.abs(f_values))) / eps
+    roundoff = 4 * np.finfo(np.float64).eps * float(np.sum(np.abs(f_values))) / step
     return max(FLOOR, roundoff / tol)
 
 
@@ -128,7 +128,7 @@ def _named(obj):
     return [(f"param{i}", p) for i, p in enumerate(obj.parameters())]
 
 
-def check_layer(layer, x, tol=TOLERANCE, eps=STEP, seed=0):
+def check_layer(layer, x, tol=TOLERANCE, step=STEP, seed=0):
     """Check ``layer.backward`` against central differences of f(x) = Σ forward(x) ⊙ R,
     R a fixed random array (so dy = R). Returns a ``GradcheckResult`` with entries
     "x" and one per parameter."""
@@ -138,7 +138,7 @@ def check_layer(layer, x, tol=TOLERANCE, eps=STEP, seed=0):
     rng = np.random.default_rng(seed)
     y = layer.forward(x)
     R = rng.standard_normal(y.shape)
-    _warn_if_near_kink(layer, eps)
+    _warn_if_near_kink(layer, step)
 
     def f():
         return layer.forward(x) * R           # summed by numerical_gradient
@@ -166,36 +166,37 @@ def check_layer(layer, x, tol=TOLERANCE, eps=STEP, seed=0):
             problems.append(f"{n}.grad was overwritten by a second backward; accumulate with +=")
 
     errors = {}
-    floor = noise_floor(f(), eps, tol)
+    floor = noise_floor(f(), step, tol)
     if np.shape(dx) == x.shape:
-        errors["x"] = rel_error(dx, numerical_gradient(f, x, eps), floor)
+        errors["x"] = rel_error(dx, numerical_gradient(f, x, step), floor)
     for n, p in named:
-        errors[n] = rel_error(analytic[n], numerical_gradient(f, p.value, eps), floor)
+        errors[n] = rel_error(analytic[n], numerical_gradient(f, p.value, step), floor)
         p.zero_grad()
     return GradcheckResult(errors, tol, problems, floor)
 
 
-def check_loss(loss, pred, target, tol=TOLERANCE, eps=STEP):
+def check_loss(loss, pred, target, tol=TOLERANCE, step=STEP):
     """Check ``loss.backward()`` (dL/dpred) against central differences of loss(pred, target)."""
     _require_float64([("pred", pred), ("target", target)], f"check_loss({loss!r})")
     pred = np.array(pred, dtype=np.float64)
     target_copy = np.array(target, dtype=np.float64)
     value = loss.forward(pred, target_copy)
     analytic = np.array(loss.backward(), copy=True)
-    numeric = numerical_gradient(lambda: loss.forward(pred, target_copy), pred, eps)
+    numeric = numerical_gradient(lambda: loss.forward(pred, target_copy), pred, step)
     problems = [] if np.array_equal(target_copy, target) else ["the loss modified its target"]
-    floor = noise_floor(value, eps, tol)
+    floor = noise_floor(value, step, tol)
     return GradcheckResult({"pred": rel_error(analytic, numeric, floor)}, tol, problems, floor)
 
 
-def check_model(model, x, tol=TOLERANCE, eps=STEP, **fixed):
+def check_model(model, x, tol=TOLERANCE, step=STEP, **fixed):
     """Check a whole model's gradients. The model protocol:
 
     - ``model.loss(x, **fixed)`` runs forward and returns the total loss (a float),
     - ``model.backward()`` adds dloss/dparam into every Parameter's ``grad``,
     - ``model.parameters()`` (or ``named_parameters()``) lists the Parameters.
 
-    ``fixed`` holds the noise (eps, masks) so the loss is a deterministic function.
+    ``fixed`` holds the noise (``eps=...`` for a VAE, ``mask=...`` ...) so the loss is a
+    deterministic function; the finite-difference step is ``step``.
     """
     named = _named(model)
     _require_float64([("x", x)] + [(n, p.value) for n, p in named], f"check_model({type(model).__name__})")
@@ -204,30 +205,30 @@ def check_model(model, x, tol=TOLERANCE, eps=STEP, **fixed):
         p.zero_grad()
     value = model.loss(x, **fixed)
     model.backward()
-    _warn_if_near_kink(model, eps)
-    floor = noise_floor(value, eps, tol)
+    _warn_if_near_kink(model, step)
+    floor = noise_floor(value, step, tol)
     errors = {}
     for n, p in named:
         analytic = p.grad.copy()
-        numeric = numerical_gradient(lambda: model.loss(x, **fixed), p.value, eps)
+        numeric = numerical_gradient(lambda: model.loss(x, **fixed), p.value, step)
         errors[n] = rel_error(analytic, numeric, floor)
         p.zero_grad()
     return GradcheckResult(errors, tol, floor=floor)
 
 
-def check_function(f, grad_f, x, tol=TOLERANCE, eps=STEP):
+def check_function(f, grad_f, x, tol=TOLERANCE, step=STEP):
     """Check a plain function: ``f(x)`` -> float and its claimed gradient ``grad_f(x)``."""
     _require_float64([("x", x)], "check_function")
     x = np.array(x, dtype=np.float64)
     analytic = np.asarray(grad_f(x.copy()), dtype=np.float64)
-    floor = noise_floor(f(x), eps, tol)
-    numeric = numerical_gradient(lambda: f(x), x, eps)
+    floor = noise_floor(f(x), step, tol)
+    numeric = numerical_gradient(lambda: f(x), x, step)
     return GradcheckResult({"x": rel_error(analytic, numeric, floor)}, tol, floor=floor)
 
 
-def _warn_if_near_kink(obj, eps):
+def _warn_if_near_kink(obj, step):
     distance = obj.kink_distance() if hasattr(obj, "kink_distance") else float("inf")
-    if distance < 10 * eps:
+    if distance < 10 * step:
         warnings.warn(f"{type(obj).__name__}: an input lies {distance:.1e} from a kink "
-                      f"(finite-difference step {eps:.0e}); the numerical gradient there is "
+                      f"(finite-difference step {step:.0e}); the numerical gradient there is "
                       "unreliable. Move inputs away from kinks.", KinkWarning, stacklevel=3)

@@ -22,8 +22,8 @@ Checkpoints (``npae.checkpoint``) are model files with a "checkpoint" config ent
 "checkpoint/..." arrays more; ``npae.load`` reads them as models.
 
 A model class can be saved if it is registered (``@register_model``), its
-``get_params()`` returns plain values (numbers, strings, lists, None) and
-``cls(**params)`` rebuilds Parameters of the same names and shapes.
+``get_params()`` returns plain values (numbers, strings, lists, None, dtypes; tuples come
+back as lists) and ``cls(**params)`` rebuilds Parameters of the same names and shapes.
 The file is written to a temporary file in the same folder, flushed to disk and renamed
 over ``path``: a crash or a kill mid-save leaves the old file (or none), never half a file.
 """
@@ -81,7 +81,8 @@ def registered_name(cls):
 
 
 def _plain(value, where):
-    """Constructor argument -> JSON value (dtypes become their names, tuples become lists)."""
+    """Constructor argument -> JSON value (tuples become lists; dtypes are tagged, so load
+    gives back np.dtype objects, which compare equal to np.float32 and "float32")."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, np.generic):
@@ -91,12 +92,21 @@ def _plain(value, where):
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         return {k: _plain(v, f"{where}[{k!r}]") for k, v in value.items()}
     if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
-        return np.dtype(value).name
+        return {"__dtype__": np.dtype(value).name}
     if isinstance(value, np.random.Generator):
         return None   # its state is saved under "rng"; the weights are stored anyway
     raise TypeError(f"save: constructor argument {where!r} is a {type(value).__name__}, which a "
                     "JSON config cannot hold. A model built from layer objects cannot be saved; "
                     "build it from plain arguments (e.g. layer_sizes=[...]) instead")
+
+
+def _unplain(value):
+    """The inverse of ``_plain`` for what it tags (dtypes; tuples come back as lists)."""
+    if isinstance(value, dict):
+        if set(value) == {"__dtype__"}:
+            return np.dtype(value["__dtype__"])
+        return {k: _unplain(v) for k, v in value.items()}
+    return [_unplain(v) for v in value] if isinstance(value, list) else value
 
 
 # --- random generators: their state as JSON ---------------------------------------------------
@@ -123,7 +133,8 @@ def generator_from_state(state, rng=None):
     try:
         rng.bit_generator.state = array(state)
     except (TypeError, ValueError, KeyError) as error:
-        raise ModelFileError(f"load: the stored {name} generator state is invalid: {error}") from error
+        raise ModelFileError(f"load: the stored {name} generator state is invalid: "
+                             f"{error}") from error
     return rng
 
 
@@ -161,7 +172,8 @@ def _optimizer_state(entry, arrays, path):
 
 
 def restore_optimizer(optimizer, config, arrays, names_by_id, path):
-    """Copy the optimizer state stored in a file into ``optimizer`` (same class, same Parameters)."""
+    """Copy the optimizer state stored in a file into ``optimizer`` (same class and
+    Parameters)."""
     entry = config.get("optimizer")
     if entry is None:
         raise ModelFileError(f"load: {path} holds no optimizer state")
@@ -173,7 +185,8 @@ def restore_optimizer(optimizer, config, arrays, names_by_id, path):
     try:
         optimizer.load_state_dict(state)
     except (TypeError, ValueError) as error:
-        raise ModelFileError(f"load: the optimizer state in {path} does not fit: {error}") from error
+        raise ModelFileError(f"load: the optimizer state in {path} does not fit: "
+                             f"{error}") from error
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -372,7 +385,7 @@ def load(path):
                              f"{sorted(REGISTRY)}); import the module that registers it with "
                              "@register_model before loading")
     try:
-        model = REGISTRY[name](**config["params"])
+        model = REGISTRY[name](**_unplain(config["params"]))
     except (TypeError, ValueError) as error:
         raise ModelFileError(f"load: the saved arguments do not build a {name}: {error}") from error
     try:
@@ -382,7 +395,8 @@ def load(path):
             cls, _ = _optimizer_state(config["optimizer"], arrays, path)
             missing = [n for n in config["optimizer"]["parameters"] if n not in named]
             if missing:
-                raise ModelFileError(f"load: {path} has optimizer state for unknown weights {missing}")
+                raise ModelFileError(f"load: {path} has optimizer state for unknown "
+                                     f"weights {missing}")
             optimizer = cls([named[n] for n in config["optimizer"]["parameters"]])
             restore_optimizer(optimizer, config, arrays, {id(p): n for n, p in named.items()}, path)
             model.optimizer_ = optimizer

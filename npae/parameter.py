@@ -18,7 +18,9 @@ class Parameter:
         value = np.asarray(value)
         if value.dtype not in FLOAT_DTYPES:
             raise DTypeError(f"Parameter {name!r}: value must be float32 or float64, got {value.dtype}")
-        self.value = np.ascontiguousarray(value)
+        # C-contiguous and writeable (optimizers update in place): copies only when needed,
+        # e.g. a read-only array, which would otherwise fail at the first optimizer step.
+        self.value = np.require(value, requirements=["C", "W"])
         self.grad = np.zeros_like(self.value)
         self.name = name
 

@@ -114,6 +114,7 @@ class Contractive(_Penalty):
         _check_codes(h, self.name)
         check_float_array(W, self.name, "W", dtype=h.dtype)
         check_shape(W, (None, h.shape[1]), self.name, "W")
+        check_finite(W, self.name, "W")
         a = h * (1 - h)
         w = np.sum(W * W, axis=0)                       # (H,)  Σ_i W_ij²
         a2 = a * a

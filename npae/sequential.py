@@ -12,6 +12,17 @@ def unique_parameters(named):
     return out
 
 
+def skip_input_gradient(layer):
+    """Tell the first layer of ``layer`` (through nested Sequentials) not to compute dL/dx.
+
+    For a model's encoder, whose input is the data: the gradient with respect to the data
+    is never used, and for Dense/Conv2D it costs a whole matrix product.
+    """
+    while isinstance(layer, Sequential):
+        layer = layer.layers[0]
+    layer.input_grad = False
+
+
 class Sequential(Layer):
     """y = f_L(... f_2(f_1(x))).
 
@@ -28,6 +39,8 @@ class Sequential(Layer):
         if not layers:
             raise ValueError("Sequential needs at least one layer")
         self.layers = list(layers)
+        for layer in self.layers[1:]:
+            layer.scan_input = False       # fed by the layer before it, not by the user
 
     def forward(self, x):
         for layer in self.layers:
@@ -40,6 +53,8 @@ class Sequential(Layer):
             raise RuntimeError("Sequential.backward() called before forward()")
         for layer in reversed(self.layers):
             dy = layer.backward(dy)
+            if dy is None:              # an earlier layer opted out of dL/dx (input_grad)
+                return None
         return dy
 
     def named_parameters(self):

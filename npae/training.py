@@ -152,7 +152,8 @@ class EarlyStopping(Callback):
                 "stopped_epoch": self.stopped_epoch, "best_values": self.best_values}
 
     def load_state_dict(self, state):
-        self.best, self.best_epoch, self.wait = float(state["best"]), state["best_epoch"], state["wait"]
+        self.best, self.best_epoch = float(state["best"]), state["best_epoch"]
+        self.wait = state["wait"]
         self.stopped_epoch = state["stopped_epoch"]
         values = state["best_values"]
         self.best_values = None if values is None else [np.array(v) for v in values]
@@ -191,10 +192,11 @@ def check_validation(X, validation_data):
 
 
 def _positive_int(value, name):
-    whole = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
-        and math.isfinite(value) and int(value) == value
-    if not whole or value < 1:
-        raise ValueError(f"fit: epochs and batch_size must be positive integers; {name} is {value!r}")
+    number = isinstance(value, (int, float, np.integer, np.floating))
+    if isinstance(value, bool) or not (number and math.isfinite(value) and int(value) == value
+                                       and value >= 1):
+        raise ValueError(f"fit: epochs and batch_size must be positive integers; "
+                         f"{name} is {value!r}")
     return int(value)
 
 
@@ -230,7 +232,8 @@ def _check_gradients(params, names, model, total, where):
     """Raise NonFiniteError naming the first Parameter whose gradient holds NaN or inf."""
     for p, name in zip(params, names):
         if not np.isfinite(np.sum(p.grad)) and not np.all(np.isfinite(p.grad)):
-            components = ", ".join(f"{k}={v:.6g}" for k, v in getattr(model, "components", {}).items())
+            components = ", ".join(f"{k}={v:.6g}"
+                                   for k, v in getattr(model, "components", {}).items())
             raise NonFiniteError(
                 f"training diverged at {where}: the gradient of {name!r} holds NaN or inf "
                 f"although the loss was finite ({total:.6g}; {components or 'no components'}); "
@@ -257,9 +260,11 @@ def fit(model, X, epochs=10, batch_size=64, validation_data=None, shuffle=True, 
     callbacks     ``Callback`` objects, e.g. ``EarlyStopping(patience=5)``.
     verbose       0: silent; 1: a tqdm bar when stderr is a terminal.
     checkpoint_every, checkpoint_path   write the run to ``checkpoint_path`` every
-                  ``checkpoint_every`` epochs and at the end (``npae.checkpoint.Checkpoint``).
-    resume        continue the run saved at ``checkpoint_path``: same weights, optimizer state,
-                  generator, history, as if it had never stopped.
+                  ``checkpoint_every`` epochs (default 1) and at the end; a crash loses at most
+                  that many epochs (``npae.checkpoint.Checkpoint``, also usable as a callback).
+    resume        continue the run saved at ``checkpoint_path`` (or start it, if there is no
+                  file yet): same weights, optimizer state, generator and history, as if it
+                  had never stopped. Without it an existing checkpoint is never overwritten.
     """
     X = check_data(X, "X")
     if validation_data is not None:
@@ -352,7 +357,8 @@ def _validate(model, validation_data, batch_size, run, epoch):
     """val_ logs of one epoch; NonFiniteError if the validation loss is not finite."""
     where = f"epoch {epoch}/{run.epochs} (validation)"
     try:
-        logs = evaluate(model, validation_data, batch_size, np.random.default_rng(run.validation_seed))
+        logs = evaluate(model, validation_data, batch_size,
+                        np.random.default_rng(run.validation_seed))
     except NonFiniteError as error:
         raise NonFiniteError(f"validation diverged at {where}: the forward pass met non-finite "
                              f"values ({error}). The model keeps its weights.") from error

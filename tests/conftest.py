@@ -9,8 +9,13 @@ import os
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+from threadpoolctl import threadpool_limits
 
 import npae
+
+# One BLAS thread: the test matrices are small, and on a 2-core machine shared with
+# other work, BLAS threads spinning against each other made products ~100x slower.
+threadpool_limits(limits=1, user_api="blas")
 
 settings.register_profile(
     "ci", max_examples=100, deadline=None, derandomize=True, print_blob=True,

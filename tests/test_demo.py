@@ -14,6 +14,6 @@ def test_sigmoid_autoencoder_beats_half_the_mean_image_baseline():
 
 def test_python_dash_m_npae_runs(capsys):
     from npae.__main__ import main
-    assert main(["--epochs", "1"]) == 0
+    assert main(["demo", "--epochs", "1"]) == 0
     out = capsys.readouterr().out
     assert "epoch   1" in out and "baseline" in out

@@ -179,3 +179,14 @@ def test_parameter_basics():
     assert not p.grad.any()
     with pytest.raises(TypeError, match="float32 or float64"):
         Parameter(np.ones(3, int))
+
+
+def test_check_model_passes_noise_named_eps_through_to_the_model():
+    """A VAE's loss takes its noise as ``eps``; the checker's own step is ``step``."""
+    vae = npae.VAE(layer_sizes=[4, 3, 2], activation="tanh", dtype="float64", seed=0)
+    x = np.random.default_rng(0).uniform(0.1, 0.9, (3, 4))
+    noise = np.random.default_rng(1).standard_normal((2, 3, 2))
+    result = check_model(vae, x, eps=noise)
+    assert result.passed, str(result)
+    wrong = check_model(vae, x, eps=noise, step=1.0)          # a silly step must show
+    assert not wrong.passed

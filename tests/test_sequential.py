@@ -45,3 +45,29 @@ def test_sequential_errors():
         npae.Sequential()
     with pytest.raises(RuntimeError, match="before forward"):
         npae.Sequential(npae.Identity()).backward(np.zeros((1, 1)))
+
+
+def test_skip_input_gradient_saves_the_first_product_and_keeps_parameter_gradients(rng):
+    def build():
+        return npae.Sequential(npae.Sequential(npae.Dense(4, 3, rng=0, dtype=np.float64), npae.ReLU()),
+                               npae.Dense(3, 2, rng=1, dtype=np.float64))
+    full, skipping = build(), build()
+    from npae.sequential import skip_input_gradient
+    skip_input_gradient(skipping)
+    assert skipping[0][0].input_grad is False and skipping[1].input_grad is True
+    x, dy = rng.standard_normal((5, 4)), rng.standard_normal((5, 2))
+    for model in (full, skipping):
+        model.forward(x)
+    assert full.backward(dy).shape == (5, 4)
+    assert skipping.backward(dy) is None
+    for (name, a), (_, b) in zip(full.named_parameters(), skipping.named_parameters()):
+        np.testing.assert_array_equal(a.grad, b.grad, err_msg=name)
+
+
+def test_nan_input_is_caught_at_the_first_layer_only():
+    model = npae.Sequential(npae.Dense(2, 2, rng=0), npae.Sigmoid())
+    with pytest.raises(ValueError, match="Dense: input contains NaN"):
+        model.forward(np.array([[np.nan, 0.0]], np.float32))
+    assert model[0].scan_input and not model[1].scan_input
+    with pytest.raises(ValueError, match="Sigmoid: input contains NaN"):   # standalone layers scan
+        npae.Sigmoid().forward(np.array([[np.nan]]))

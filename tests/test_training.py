@@ -179,3 +179,55 @@ def test_bad_data_and_settings():
         model.fit(np.ones((5, 4), np.float32), validation_data=np.full((2, 4), np.inf, np.float32))
     with pytest.raises(ValueError, match="positive integers"):
         model.fit(np.ones((5, 4), np.float32), epochs=0)
+
+
+def test_callbacks_see_the_run_in_order():
+    events = []
+
+    class Watch(Callback):
+        def on_train_begin(self, model, history):
+            events.append("begin")
+
+        def bind(self, run):
+            events.append(("bind", run.epochs, run.batch_size, run.epochs_done))
+
+        def on_epoch_end(self, model, epoch, logs):
+            events.append(("epoch", epoch))
+            return epoch == 2
+
+        def after_epoch(self, run):
+            events.append(("after", run.epochs_done, run.stopping, len(run.history)))
+
+        def on_train_end(self, model, history):
+            events.append("end")
+
+    model = Mean()
+    fit(model, X, epochs=5, batch_size=4, callbacks=[Watch()], optimizer=SGD(model.parameters()),
+        verbose=0)
+    assert events == ["begin", ("bind", 5, 4, 0), ("epoch", 1), ("after", 1, False, 1),
+                      ("epoch", 2), ("after", 2, True, 2), "end"]
+
+
+def test_early_stopping_state_round_trip():
+    model = Mean()
+    stopper = EarlyStopping(monitor="loss", patience=3)
+    stopper.on_train_begin(model, History())
+    for epoch, value in enumerate([3.0, 2.0, 2.5], start=1):
+        stopper.on_epoch_end(model, epoch, {"loss": value})
+    copy = EarlyStopping(monitor="loss", patience=3)
+    copy.on_train_begin(model, History())
+    copy.load_state_dict(stopper.state_dict())
+    fresh = EarlyStopping(monitor="loss", patience=3)
+    fresh.on_train_begin(model, History())
+    for stopper in (copy, fresh):
+        stopper.on_epoch_end(model, 4, {"loss": 2.4})
+    assert copy.on_epoch_end(model, 5, {"loss": 2.2}) is True and copy.best_epoch == 2
+    assert fresh.on_epoch_end(model, 5, {"loss": 2.2}) is False   # it knew nothing of 1-3
+
+
+@pytest.mark.parametrize("name, value", [("epochs", 0), ("epochs", "3"), ("epochs", 2.5),
+                                         ("batch_size", True), ("batch_size", float("nan"))])
+def test_epochs_and_batch_size_are_named_when_wrong(name, value):
+    model = Mean()
+    with pytest.raises(ValueError, match=rf"positive integers; {name} is {value!r}"):
+        fit(model, X, optimizer=SGD(model.parameters()), verbose=0, **{name: value})

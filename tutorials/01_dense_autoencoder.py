@@ -125,7 +125,7 @@ print("npae's layers give the hand-derived gradients")
 # %%
 for layer in (npae.Dense(5, 3, rng=0, dtype=np.float64), npae.Sigmoid()):
     result = check_layer(layer, rng.normal(size=(4, 5)))
-    print(repr(layer), "\n", result)
+    print(f"{layer!r}\n{result}")
     assert result.passed
 
 # %% [markdown]

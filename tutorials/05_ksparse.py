@@ -65,7 +65,7 @@ result = check_model(model, x)
 print(result)
 assert result.passed
 
-# only the selected units get a gradient: the columns of W of never-selected units stay 0
+# one example: the units outside its support Γ get no gradient at all
 model.zero_grad()
 model.loss(x[:1])
 model.backward()

@@ -69,6 +69,9 @@ def main(argv=None):
     debug = "--debug" in argv
     try:
         parser = build_parser()
+        if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+            raise UsageError(f"{argv[0]} before the command: options follow it, as in "
+                             f"'npae COMMAND {argv[0]} ...' (commands: {', '.join(COMMANDS)})")
         args = parser.parse_args(argv)
         args.argv = argv
         if args.command is None:
@@ -82,6 +85,9 @@ def main(argv=None):
         return _fail(error, 2)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
+    except BrokenPipeError:               # `npae ... | head`: the reader left; stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (ValueError, TypeError, OSError, MemoryError) as error:
         # npae's documented errors are ValueErrors / TypeErrors (a diverged training run is
         # a NonFiniteError); OSError covers missing files and folders, failed downloads
@@ -125,8 +131,8 @@ class _settings:
         if self.threads is not None:
             try:
                 from threadpoolctl import threadpool_limits   # comes with scikit-learn
-            except ImportError:
-                os.environ.setdefault("OPENBLAS_NUM_THREADS", str(self.threads))
+            except ImportError:                               # then BLAS keeps its own
+                pass
             else:
                 self.limits = threadpool_limits(limits=self.threads, user_api="blas")
         return self

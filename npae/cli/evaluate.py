@@ -24,7 +24,7 @@ PROBE_TRAIN = 5000
 IWAE_EXAMPLES = 1000
 
 
-def test_figures(model, data, k=100, iwae_examples=IWAE_EXAMPLES, seed=0):
+def evaluate_on_test(model, data, k=100, iwae_examples=IWAE_EXAMPLES, seed=0):
     """The test figures above as {name: float or int}."""
     from .. import metrics
     from ..training import evaluate as mean_loss
@@ -120,8 +120,8 @@ def run_evaluate(args):
     if args.data_dir is not None:
         options["data_dir"] = args.data_dir
     data = recipes.load_data(options, dtype=model.dtype_)
-    results = test_figures(model, data, k=args.iwae_k, iwae_examples=args.iwae_examples,
-                           seed=args.seed)
+    results = evaluate_on_test(model, data, k=args.iwae_k, iwae_examples=args.iwae_examples,
+                               seed=args.seed)
     if args.json:
         print(json.dumps(results, indent=2))
     else:
@@ -149,7 +149,7 @@ def add_sample_parser(commands, common):
 def run_sample(args):
     model, run = read_run(args.dir)
     if not hasattr(model, "sample"):
-        raise ValueError(f"{os.path.join(args.dir, 'model.npz')} holds a "
+        raise ValueError(f"{os.path.join(args.dir, 'model.npz')} holds a model of class "
                          f"{type(model).__name__}, which has no prior to sample from; "
                          "sampling needs a VAE (npae train vae)")
     out = args.out or os.path.join(args.dir, "samples.png")

@@ -14,6 +14,10 @@ import os
 
 import numpy as np
 
+#: every figure a run may write (a new run in the same folder removes the old ones first)
+FIGURE_NAMES = ("training_curves", "reconstructions", "filters", "conv_kernels",
+                "latent_scatter", "prior_samples", "latent_traversals", "latent_manifold",
+                "samples")
 N_SHOWN = 10          # images in the reconstruction figure
 MAX_FILTERS = 100     # dense units shown
 MAX_TRAVERSED = 10    # latent dimensions in the traversal figure
@@ -32,7 +36,7 @@ def write_figures(model, data, history, out_dir, seed=0, corruption=None):
     x = data.x_test[:N_SHOWN]
     image_shape = data.image_shape
     save("training_curves", lambda p: plotting.plot_training_curves(
-        history, title=f"{type(model).__name__} on {data.name}", path=p))
+        history, title=f"{type(model).__name__} on {data.name} (dashed: test split)", path=p))
     if corruption is not None:
         from ..corruption import corrupt
         kind, level = corruption

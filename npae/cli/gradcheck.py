@@ -83,7 +83,7 @@ def layer_checks(rng):
         ("AvgPool2D", L.AvgPool2D(2), normal(2, 2, 4, 4)),
         ("Upsample2D", L.Upsample2D(2), normal(2, 2, 3, 3)),
     ]
-    return [(f"layer  {name}", lambda layer=layer, x=x: check_layer(layer, x))
+    return [(f"{'layer':<8}{name}", lambda layer=layer, x=x: check_layer(layer, x))
             for name, layer, x in cases]
 
 
@@ -98,7 +98,7 @@ def loss_checks(rng):
         ("BCEWithLogits", losses.BCEWithLogits(), rng.standard_normal((3, 5))),
         ("GaussianNLL", losses.GaussianNLL(0.5), rng.standard_normal((3, 5))),
     ]
-    return [(f"loss   {name}", lambda loss=loss, pred=pred: check_loss(loss, pred, target))
+    return [(f"{'loss':<8}{name}", lambda loss=loss, pred=pred: check_loss(loss, pred, target))
             for name, loss, pred in cases]
 
 
@@ -144,25 +144,25 @@ def model_checks(rng):
 
     sizes = dict(layer_sizes=[6, 4, 3], activation="tanh")
     return [
-        ("model  Autoencoder", ae(M.Autoencoder(**sizes, **f64))),
-        ("model  Autoencoder (tied)", ae(M.Autoencoder(**sizes, tied=True, **f64))),
-        ("model  DenoisingAutoencoder", ae(M.DenoisingAutoencoder(**sizes, **f64), mask=mask)),
-        ("model  SparseAutoencoder (KL)", ae(M.SparseAutoencoder(
+        ("model   Autoencoder", ae(M.Autoencoder(**sizes, **f64))),
+        ("model   Autoencoder (tied)", ae(M.Autoencoder(**sizes, tied=True, **f64))),
+        ("model   DenoisingAutoencoder", ae(M.DenoisingAutoencoder(**sizes, **f64), mask=mask)),
+        ("model   SparseAutoencoder (KL)", ae(M.SparseAutoencoder(
             layer_sizes=[6, 4, 3], code_activation="sigmoid", activation="tanh", **f64))),
-        ("model  SparseAutoencoder (L1)", ae(M.SparseAutoencoder(
+        ("model   SparseAutoencoder (L1)", ae(M.SparseAutoencoder(
             sparsity="l1", layer_sizes=[6, 4, 3], code_activation="softplus", **f64))),
-        ("model  KSparseAutoencoder", ae(_ksparse(M.KSparseAutoencoder, x, f64))),
-        ("model  ContractiveAutoencoder", ae(M.ContractiveAutoencoder(layer_sizes=[6, 3],
+        ("model   KSparseAutoencoder", ae(_ksparse(M.KSparseAutoencoder, x, f64))),
+        ("model   ContractiveAutoencoder", ae(M.ContractiveAutoencoder(layer_sizes=[6, 3],
                                                                       **f64))),
-        ("model  ConvAutoencoder", ae(ConvAutoencoder((1, 6, 6), channels=(2,), n_latent=3,
+        ("model   ConvAutoencoder", ae(ConvAutoencoder((1, 6, 6), channels=(2,), n_latent=3,
                                                       activation="tanh", **f64), images)),
-        ("model  VAE (Bernoulli)", vae(VAE(**sizes, **f64), x)),
-        ("model  VAE (β = 4, warm-up)", vae(_stepped(VAE(**sizes, beta=4.0, warmup_steps=10,
+        ("model   VAE (Bernoulli)", vae(VAE(**sizes, **f64), x)),
+        ("model   VAE (β = 4, warm-up)", vae(_stepped(VAE(**sizes, beta=4.0, warmup_steps=10,
                                                          **f64)), x)),
-        ("model  VAE (capacity)", vae(VAE(**sizes, capacity=5.0, capacity_steps=10, **f64), x)),
-        ("model  VAE (Gaussian, learned σ)", vae(VAE(**sizes, reconstruction_loss="gaussian",
+        ("model   VAE (capacity)", vae(VAE(**sizes, capacity=5.0, capacity_steps=10, **f64), x)),
+        ("model   VAE (Gaussian, learned σ)", vae(VAE(**sizes, reconstruction_loss="gaussian",
                                                       learn_variance=True, **f64), x)),
-        ("model  ConvVAE", vae(ConvVAE((1, 6, 6), channels=(2,), n_latent=2, activation="tanh",
+        ("model   ConvVAE", vae(ConvVAE((1, 6, 6), channels=(2,), n_latent=2, activation="tanh",
                                        **f64), images)),
     ]
 

@@ -16,7 +16,7 @@ MODELS = {
     "contractive": "contractive autoencoder, penalty ‖J_f(x)‖²_F (ContractiveAutoencoder)",
     "conv": "convolutional autoencoder, strided conv / transposed conv (ConvAutoencoder)",
     "vae": "variational autoencoder (VAE)",
-    "beta-vae": "β-VAE: a VAE with β > 1 on the KL term (VAE(beta=4))",
+    "beta-vae": "β-VAE: a VAE with β > 1 on the KL term (VAE(beta=2))",
     "conv-vae": "convolutional VAE (ConvVAE)",
 }
 VAES = {"vae", "beta-vae", "conv-vae"}
@@ -35,7 +35,8 @@ DEFAULTS = {
     "conv": dict(latent=16, channels=[16, 32], activation="relu", corruption=None,
                  corruption_level=0.3),
     "vae": dict(latent=2, hidden=[256], activation="relu", beta=1.0, warmup=0),
-    "beta-vae": dict(latent=8, hidden=[256], activation="relu", beta=4.0, warmup=0),
+    # β = 2: on the 8×8 digits Higgins et al.'s β = 4 collapses every dimension (KL ≈ 0.02 nats)
+    "beta-vae": dict(latent=8, hidden=[256], activation="relu", beta=2.0, warmup=0),
     "conv-vae": dict(latent=8, channels=[16, 32], activation="relu", beta=1.0, warmup=0),
 }
 #: options that only some models take (anything else would be silently ignored)
@@ -68,8 +69,6 @@ def resolve(options):
             options[name] = value
     if options.get("epochs") is None:
         options["epochs"] = EPOCHS[options["dataset"]]
-    if options.get("loss") is None:
-        options["loss"] = "bce"
     if model == "ksparse" and options["k"] > options["latent"]:
         raise ValueError(f"--k {options['k']} is larger than the code (--latent "
                          f"{options['latent']}); k-sparse keeps k of the latent units")
@@ -88,11 +87,14 @@ def resolve(options):
 def load_data(options, dtype=None):
     """The dataset named in ``options``, in the layout the model takes (images for conv)."""
     from .. import datasets
-    return datasets.load(options["dataset"], dtype=np.dtype(dtype or options["dtype"]),
-                         flat=options["model"] not in CONV, seed=options["seed"],
-                         n_train=options.get("n_train"), n_test=options.get("n_test"),
-                         path=options.get("data_dir"),
-                         download=not options.get("no_download", False))
+    try:
+        return datasets.load(options["dataset"], dtype=np.dtype(dtype or options["dtype"]),
+                             flat=options["model"] not in CONV, seed=options["seed"],
+                             n_train=options.get("n_train"), n_test=options.get("n_test"),
+                             path=options.get("data_dir"),
+                             download=not options.get("no_download", False))
+    except FileNotFoundError as error:    # its advice names the Python argument path=
+        raise FileNotFoundError(f"{error} On the command line: --data-dir PATH.") from error
 
 
 def build_model(options, data):

@@ -9,8 +9,8 @@ import shlex
 import time
 
 from . import models as recipes
-from .evaluate import format_figures, test_figures
-from .figures import write_figures
+from .evaluate import evaluate_on_test, format_figures
+from .figures import FIGURE_NAMES, write_figures
 from .options import (fraction, nonnegative_float, nonnegative_int, open_fraction,
                       positive_float, positive_int)
 
@@ -21,7 +21,7 @@ def add_parser(commands, common):
     parser = commands.add_parser(
         "train", parents=[common], help="train a model and write it, its metrics and figures",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Train MODEL and write DIR/model.npz, DIR/metrics.json (per-epoch "
+        description="Train MODEL and write DIR/model.npz, DIR/metrics.json (per-epoch\n"
                     "history, test figures) and the figures as PNGs.\n\nmodels:\n" + models,
         epilog="Options left unset take the model's defaults (npae/cli/models.py); options "
                "that a model does not take are an error.\nExample: npae train sparse --rho "
@@ -44,17 +44,18 @@ def add_parser(commands, common):
                      help="size of the code (vae: 2, beta-vae/conv-vae: 8, conv: 16, else 32)")
     net.add_argument("--hidden", type=positive_int, nargs="*", metavar="H",
                      help="hidden layer sizes between input and code (VAEs: 256; others: "
-                          "none); '--hidden' alone: none")
+                          "none); '--hidden' alone: none. Give MODEL before it")
     net.add_argument("--channels", type=positive_int, nargs="+", metavar="C",
-                     help="conv models: channels of the stride-2 convolutions (default 16 32)")
+                     help="conv models: channels of the stride-2 convolutions (default 16 32); "
+                          "give MODEL before it")
     net.add_argument("--activation", choices=("sigmoid", "relu", "leaky_relu", "tanh",
                                               "softplus"),
                      help="after hidden layers (default sigmoid; relu for VAEs and conv)")
-    net.add_argument("--loss", choices=("bce", "mse"),
+    net.add_argument("--loss", choices=("bce", "mse"), default="bce",
                      help="reconstruction loss: bce (default; a Bernoulli decoder for VAEs) "
                           "or mse (a Gaussian decoder with σ = 1 for VAEs)")
     net.add_argument("--beta", type=nonnegative_float, metavar="B",
-                     help="VAEs: KL weight (vae 1, beta-vae 4); sparse: penalty weight (3)")
+                     help="VAEs: KL weight (vae 1, beta-vae 2); sparse: penalty weight (3)")
     net.add_argument("--warmup", type=nonnegative_int, metavar="EPOCHS",
                      help="VAEs: ramp the KL weight from 0 to β over this many epochs")
     net.add_argument("--rho", type=open_fraction, help="sparse: target mean activation (0.05)")
@@ -90,24 +91,23 @@ def run(args):
     except ValueError as error:
         from . import UsageError
         raise UsageError(f"{error} (see 'npae train --help')") from error
-    out_dir = options["out"] or os.path.join("runs", f"{options['model']}-{options['dataset']}")
-    options["out"] = out_dir
+    out_dir = options["out"] = options["out"] or default_out(options)
     data = recipes.load_data(options)
     model = recipes.build_model(options, data)
     os.makedirs(out_dir, exist_ok=True)
     print(f"training {type(model).__name__} ({options['model']}) on {data.name}: "
           f"{len(data.x_train)} train / {len(data.x_test)} test images of "
-          f"{'x'.join(map(str, data.image_shape))}, {options['epochs']} epochs")
-    if data.note:
-        print(f"note: {data.note}")
+          f"{'x'.join(map(str, data.image_shape))}, {options['epochs']} "
+          f"epoch{'s' if options['epochs'] > 1 else ''}")
     start = time.perf_counter()
     model.fit(data.x_train, validation_data=data.x_test)
     seconds = time.perf_counter() - start
     history = model.history_
     print(f"trained in {seconds:.1f} s; last epoch: " + ", ".join(
         f"{name} {values[-1]:.4g}" for name, values in history.history.items()))
+    _remove_previous_run(out_dir)
     written = {"model": model.save(os.path.join(out_dir, "model.npz"))}
-    results = test_figures(model, data, seed=options["seed"])
+    results = evaluate_on_test(model, data, seed=options["seed"])
     print("test figures:\n" + format_figures(results))
     corruption = ((options["corruption"], options["corruption_level"])
                   if options.get("corruption") else None)
@@ -115,7 +115,7 @@ def run(args):
         model, data, history.history, out_dir, seed=options["seed"], corruption=corruption)
     metrics_path = os.path.join(out_dir, "metrics.json")
     _write_json(metrics_path, {
-        "command": "npae " + shlex.join(args.argv),
+        "command": "npae " + shlex.join(getattr(args, "argv", None) or ["train"]),
         "model": options["model"], "class": type(model).__name__,
         "dataset": {"name": data.name, "n_train": len(data.x_train), "n_test": len(data.x_test),
                     "image_shape": list(data.image_shape), "source": data.source,
@@ -131,6 +131,20 @@ def run(args):
     for path in [*written.values(), *figures.values()]:
         print(f"  {path}")
     return 0
+
+
+def _remove_previous_run(out_dir):
+    """Delete what an earlier run wrote to out_dir (only npae's own file names), so no
+    figure of another model is left next to this one."""
+    for name in ("model.npz", "metrics.json", *(f"{f}.png" for f in FIGURE_NAMES)):
+        path = os.path.join(out_dir, name)
+        if os.path.isfile(path):
+            os.remove(path)
+
+
+def default_out(options):
+    """runs/MODEL-DATASET, relative to the working folder (git ignores runs/)."""
+    return os.path.join("runs", f"{options['model']}-{options['dataset']}")
 
 
 def _write_json(path, content):

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import check_finite, check_float_array
+from ..errors import DomainError
 
 BINARIZATIONS = (None, "static", "dynamic")
 
@@ -71,10 +72,16 @@ def binarize(x, rng=None, u=None):
 
     ``x``: float array in [0, 1]; ``u``: uniform noise of the same shape, or drawn from
     ``rng`` (a Generator or a seed) when not given. Each pixel becomes 1 with probability x.
-    Returns an array of x's shape and dtype holding 0 and 1.
+    Returns an array of x's shape and dtype holding 0 and 1. Raises ``DomainError`` for
+    values outside [0, 1] (0..255 pixels would all become 1).
     """
     check_float_array(x, "binarize", "x")
     check_finite(x, "binarize", "x")
+    lo, hi = (x.min(), x.max()) if x.size else (0, 0)
+    if lo < 0 or hi > 1:
+        hint = " (0..255 pixels? divide by 255)" if hi > 1 else ""
+        raise DomainError(f"binarize: x holds probabilities and must lie in [0, 1], "
+                          f"got values in [{lo}, {hi}]{hint}")
     if u is None:
         u = np.random.default_rng(rng).random(x.shape)
     elif np.shape(u) != x.shape:

@@ -1,6 +1,7 @@
 """Loss kernels: the value (summed in float64) and the gradient, in one pass.
 
-``scale`` multiplies the gradient (it is 1/N for a mean over the batch).
+``scale`` multiplies the gradient (it is 1/N for a mean over the batch). The sums are
+compiled with reassociation allowed, so LLVM can vectorize them (~6x here).
 """
 import numpy as np
 
@@ -13,7 +14,7 @@ def _mse_numpy(pred, target, scale, grad):
     return 0.5 * float(np.dot(diff.astype(np.float64), diff.astype(np.float64)))
 
 
-@with_twin(_mse_numpy)
+@with_twin(_mse_numpy, fastmath={"reassoc"})
 def mse(pred, target, scale, grad):
     """sum ½ (pred - target)²; grad = scale (pred - target)."""
     total = 0.0
@@ -31,7 +32,7 @@ def _bce_numpy(prob, target, low, high, scale, grad):
     return float(np.sum(loss, dtype=np.float64))
 
 
-@with_twin(_bce_numpy)
+@with_twin(_bce_numpy, fastmath={"reassoc"})
 def bce(prob, target, low, high, scale, grad):
     """sum -[t log p + (1-t) log(1-p)] with p clipped to [low, high] (given in p's dtype);
     grad = scale (p - t) / (p (1 - p)) evaluated at the clipped p."""
@@ -67,7 +68,7 @@ def _bce_with_logits_from_exp_numpy(logits, target, e, u, log_u, scale, grad):
     return float(np.sum(loss, dtype=np.float64))
 
 
-@with_twin(_bce_with_logits_from_exp_numpy)
+@with_twin(_bce_with_logits_from_exp_numpy, fastmath={"reassoc"})
 def bce_with_logits_from_exp(logits, target, e, u, log_u, scale, grad):
     """Given e = exp(-|z|), u = 1 + e (rounded in z's dtype) and log_u = log(u):
     the loss sum and grad = scale (s(z) - t).

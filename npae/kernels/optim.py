@@ -36,8 +36,8 @@ def adam_update(p, g, m, v, step_size, beta1, beta2, one_minus_beta1, one_minus_
         grad = g[i] + weight_decay * p[i]
         mi = beta1 * m[i] + one_minus_beta1 * grad
         vi = beta2 * v[i] + one_minus_beta2 * grad * grad
-        mi = mi if abs(mi) >= tiny else mi * 0     # flush denormals (select, not a branch)
-        vi = vi if vi >= tiny else vi * 0
+        mi = mi * (abs(mi) >= tiny)     # flush denormals; a product, so the loop vectorizes
+        vi = vi * (vi >= tiny)
         m[i] = mi
         v[i] = vi
         p[i] -= step_size * mi / (np.sqrt(vi) * inv_sqrt_bias_correction2 + eps)
@@ -63,7 +63,7 @@ def sgd_update(p, g, buf, lr, momentum, nesterov, weight_decay, tiny):
             p[i] -= lr * grad
             continue
         b = momentum * buf[i] + grad
-        b = b if abs(b) >= tiny else b * 0
+        b = b * (abs(b) >= tiny)
         buf[i] = b
         if nesterov:
             p[i] -= lr * (grad + momentum * b)

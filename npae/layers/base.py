@@ -14,6 +14,15 @@ class Layer:
     #: warn when an input lies this close to one, and test strategies avoid them.
     kinks = ()
 
+    #: False: backward may skip dL/dx and return None. Models set it on the encoder's
+    #: first layer, whose input is the data: nobody needs that gradient (one GEMM saved).
+    input_grad = True
+
+    #: False inside a Sequential after its first layer: the input is the previous layer's
+    #: output, already validated upstream, so the NaN/inf scan (one pass) is skipped there;
+    #: a NaN born in between still reaches the loss, which the trainer checks.
+    scan_input = True
+
     @property
     def name(self):
         return type(self).__name__
@@ -46,7 +55,7 @@ class Layer:
             check_shape(x, shape, self.name)
         elif x.ndim == 0 or x.size == 0:
             raise ShapeError(f"{self.name}: input must be a non-empty batch, got shape {x.shape}")
-        return check_finite(x, self.name)
+        return check_finite(x, self.name) if self.scan_input else x
 
     def _save(self, out, **arrays):
         """Cache arrays for backward, and the shape and dtype ``dy`` must have (out's)."""

@@ -142,6 +142,8 @@ class Conv2D(_Convolution):
         dy_mat = dy.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)   # (F, N·H_out·W_out)
         self.W.grad += (dy_mat @ cache["cols"].T).reshape(self.W.shape)
         self._add_bias_grad(dy)
+        if not self.input_grad:            # the model's data: dL/dx is not needed
+            return None
         dcols = self.W.value.reshape(self.out_channels, -1).T @ dy_mat
         dx = np.empty(cache["x_shape"], dy.dtype)
         K.conv.col2im(dcols, *self._geometry(), dx)

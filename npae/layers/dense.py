@@ -63,7 +63,7 @@ class Dense(Layer):
         self.W.grad += x.T @ dy        # += : a Parameter may be used twice (tied weights)
         if self.b is not None:
             self.b.grad += dy.sum(axis=0)
-        return dy @ self.W.value.T
+        return dy @ self.W.value.T if self.input_grad else None
 
     def __repr__(self):
         return f"Dense({self.in_features}, {self.out_features}, bias={self.b is not None})"
@@ -100,7 +100,7 @@ class TiedDense(Layer):
         self.W.grad += dy.T @ x
         if self.b is not None:
             self.b.grad += dy.sum(axis=0)
-        return dy @ self.W.value
+        return dy @ self.W.value if self.input_grad else None
 
     def __repr__(self):
         return f"TiedDense({self.W.shape[1]}, {self.W.shape[0]}, tied)"

@@ -17,7 +17,8 @@ class Flatten(Layer):
         return y
 
     def backward(self, dy):
-        return dy.reshape(self._saved(dy)["x_shape"])
+        x_shape = self._saved(dy)["x_shape"]       # checks dy before it is used
+        return dy.reshape(x_shape)
 
 
 class Reshape(Layer):
@@ -39,7 +40,8 @@ class Reshape(Layer):
         return y
 
     def backward(self, dy):
-        return dy.reshape(self._saved(dy)["x_shape"])
+        x_shape = self._saved(dy)["x_shape"]       # checks dy before it is used
+        return dy.reshape(x_shape)
 
     def __repr__(self):
         return f"Reshape({self.shape})"

@@ -1,10 +1,12 @@
-"""Models: the autoencoder family. Each class is registered for ``npae.load``."""
+"""Models: the autoencoder family and the VAEs. Each class is registered for ``npae.load``."""
 from .autoencoder import Autoencoder, dense_encoder_decoder
 from .contractive import ContractiveAutoencoder
 from .conv import ConvAutoencoder, conv_encoder_decoder
+from .conv_vae import ConvVAE
 from .denoising import DenoisingAutoencoder
 from .ksparse import KSparseAutoencoder
 from .sparse import SparseAutoencoder
+from .vae import VAE
 
 __all__ = ["Autoencoder", "DenoisingAutoencoder", "SparseAutoencoder", "KSparseAutoencoder",
-           "ContractiveAutoencoder", "ConvAutoencoder", "dense_encoder_decoder", "conv_encoder_decoder"]
+           "ContractiveAutoencoder", "ConvAutoencoder", "VAE", "ConvVAE", "dense_encoder_decoder", "conv_encoder_decoder"]

@@ -15,12 +15,12 @@ import inspect
 import numpy as np
 
 from .. import kernels as K
-from .._checks import FLOAT_DTYPES, check_finite, check_float_array
+from .._checks import FLOAT_DTYPES, check_finite, check_float_array, shape_str
 from ..errors import DTypeError, ShapeError
 from ..io import register_model
 from ..layers import Dense, Identity, Layer, LeakyReLU, ReLU, Sigmoid, Softplus, Tanh, TiedDense
 from ..losses import MSE, BCEWithLogits, Loss
-from ..sequential import Sequential, unique_parameters
+from ..sequential import Sequential, skip_input_gradient, unique_parameters
 
 ACTIVATIONS = {"sigmoid": Sigmoid, "relu": ReLU, "leaky_relu": LeakyReLU, "tanh": Tanh,
                "softplus": Softplus, "identity": Identity}
@@ -61,6 +61,35 @@ def dense_encoder_decoder(layer_sizes, activation="sigmoid", code_activation=Non
         hidden = i < len(dense) - 1 and activation != "identity"   # the output stays linear
         decoder += [mirror] + ([ACTIVATIONS[activation]()] if hidden else [])
     return Sequential(encoder), Sequential(decoder)
+
+
+def example_shape_of(*parts):
+    """The per-example input shape the first layer of ``parts`` fixes, or None if any will do.
+
+    Element-wise layers (the activations) take any shape and pass it on, so the search goes
+    on through them: a Dense needs (in_features,), a TiedDense (W.shape[1],), a layer that
+    declares ``input_shape`` that shape. Any other layer (Flatten, Reshape, a convolution
+    without ``input_shape``) takes many shapes: None.
+    """
+    for layer in (leaf for part in parts for leaf in _leaf_layers(part)):
+        if isinstance(layer, tuple(ACTIVATIONS.values())):
+            continue
+        if isinstance(layer, Dense):
+            return (layer.in_features,)
+        if isinstance(layer, TiedDense):
+            return (layer.W.shape[1],)
+        shape = getattr(layer, "input_shape", None)
+        return None if shape is None else tuple(int(s) for s in shape)
+    return None
+
+
+def _leaf_layers(part):
+    """The layers of ``part`` in order, Sequentials (nested ones too) opened."""
+    if isinstance(part, Sequential):
+        for layer in part.layers:
+            yield from _leaf_layers(layer)
+    else:
+        yield part
 
 
 @register_model
@@ -115,6 +144,7 @@ class Autoencoder:
         who = type(self).__name__
         self.rng_ = np.random.default_rng(self.seed)
         self.encoder_, self.decoder_ = self._networks()
+        skip_input_gradient(self.encoder_)      # dL/dx of the data is never used: skip its GEMM
         self.reconstruction_loss_ = _make_loss(self.reconstruction_loss, who)
         params = self.parameters()
         if not params:
@@ -251,21 +281,43 @@ class Autoencoder:
         return probabilities
 
     def _check_x(self, x, name="X"):
+        """x must be a finite float batch of the model's dtype, shaped as ``_example_shape``
+        says; errors name the argument (X, Z, validation_data)."""
         who = type(self).__name__
         check_float_array(x, who, name, dtype=self.dtype_)
         if x.ndim < 2 or x.size == 0:
             raise ShapeError(f"{who}: {name} must be a non-empty batch of shape (N, ...), "
                              f"got {x.shape}")
+        expected = self._example_shape(name)
+        if expected is not None and x.shape[1:] != expected:
+            what = "codes" if name == "Z" else "examples"
+            raise ShapeError(f"{who}: {name} must be {what} of shape "
+                             f"{shape_str((None,) + expected)}, got {x.shape}")
         return check_finite(x, who, name)
+
+    def _example_shape(self, name):
+        """Per-example shape of Z (the decoder's input) or of X (the encoder's), if known."""
+        return example_shape_of(self.decoder_ if name == "Z" else self.encoder_)
 
     # --- training -----------------------------------------------------------------------------
     def fit(self, X, y=None, *, epochs=None, batch_size=None, validation_data=None, shuffle=True,
-            seed=None, callbacks=None, optimizer=None, verbose=None):
+            seed=None, callbacks=None, optimizer=None, verbose=None, checkpoint_every=None,
+            checkpoint_path=None, resume=False):
         """Train on X (N, ...) from the current weights; ``y`` is ignored (sklearn). Returns self;
         the ``History`` is in ``history_``. Unset arguments use the constructor's values; the
         default optimizer is Adam(learning_rate), kept between calls. ``seed`` (default: the
-        model's generator) drives shuffling and noise. See ``npae.training.fit``."""
+        model's generator) drives shuffling and noise.
+
+        checkpoint_every, checkpoint_path   save the run to ``checkpoint_path`` every
+                        ``checkpoint_every`` epochs (default 1) and at the end.
+        resume          continue the run saved at ``checkpoint_path`` (weights, optimizer
+                        state, generator, history), or start it if there is no file yet.
+
+        See ``npae.training.fit``."""
         from ..training import fit as train_loop
+        self._check_x(X)                       # before training: errors name X, not a layer
+        if validation_data is not None:
+            self._check_x(validation_data, "validation_data")
         if optimizer is None:
             if self.optimizer_ is None:
                 from ..optim import Adam
@@ -277,7 +329,8 @@ class Autoencoder:
             batch_size=self.batch_size if batch_size is None else batch_size,
             validation_data=validation_data, shuffle=shuffle,
             seed=self.rng_ if seed is None else seed, callbacks=callbacks, optimizer=optimizer,
-            verbose=self.verbose if verbose is None else verbose)
+            verbose=self.verbose if verbose is None else verbose,
+            checkpoint_every=checkpoint_every, checkpoint_path=checkpoint_path, resume=resume)
         return self
 
     def fit_transform(self, X, y=None, **fit_params):

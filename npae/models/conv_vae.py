@@ -36,7 +36,7 @@ class ConvVAE(VAE):
         super().__init__(reconstruction_loss=reconstruction_loss, n_latent=n_latent,
                          input_shape=input_shape, **kwargs)
 
-    def _networks(self, who):
+    def _gaussian_networks(self, who):
         if self.encoder is not None or self.decoder is not None or self.layer_sizes is not None:
             raise ValueError(f"{who} builds its own layers from input_shape, channels and n_latent; "
                              "to use your own, pass them to VAE(encoder, decoder, ...)")

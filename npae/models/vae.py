@@ -1,7 +1,7 @@
 """The variational autoencoder (Kingma & Welling 2014) and its β / warm-up / capacity variants.
 
     encoder body      h = f(x)                                     (any npae Layer)
-    Gaussian head     μ = h W_μ + b_μ,   log σ² = h W_s + b_s      (two Dense heads)
+    Gaussian head     μ = h W_μ + b_μ,   log σ² = clamp(h W_s + b_s, low, high)   (two Dense heads)
     reparameterize    z⁽ᵏ⁾ = μ + σ ⊙ ε⁽ᵏ⁾,  ε⁽ᵏ⁾ ~ N(0, I),  k = 1..K,  σ = exp(½ log σ²)
                       ∂z/∂μ = 1,   ∂z/∂log σ² = ½ σ ⊙ ε   (ε fixed: z is a smooth function of the weights)
     decoder           a⁽ᵏ⁾ = g(z⁽ᵏ⁾): Bernoulli logits or Gaussian means
@@ -15,8 +15,8 @@ Objective (per example, averaged over the batch; in nats):
 
 Backward is the chain of the parts: the likelihood loss's gradient runs back through the
 decoder's layers to dL/dz, ``reparameterize_backward`` turns it into dL/dμ and dL/dlog σ²,
-the KL adds w (μ, ½(σ² − 1)) / N with w = β_t or γ sign(KL − C_t), and the heads and the
-encoder body take it from there. The formulas live in ``npae.gaussian``, the schedules in
+the KL adds w (μ, ½(σ² − 1)) / N with w = β_t or γ sign(KL − C_t), the clamp passes dL/dlog σ²
+where low < log σ² < high and 0 elsewhere, and the heads and the encoder body take it from there. The formulas live in ``npae.gaussian``, the schedules in
 ``vae_schedules``, generation and the likelihood bounds in ``vae_generation``.
 """
 from collections import namedtuple
@@ -30,8 +30,8 @@ from ..io import register_model
 from ..layers import Dense, Identity, Layer
 from ..losses import BCEWithLogits, GaussianNLL
 from ..parameter import Parameter
-from ..sequential import Sequential, unique_parameters
-from .autoencoder import ACTIVATIONS, Autoencoder, dense_encoder_decoder
+from ..sequential import Sequential, skip_input_gradient, unique_parameters
+from .autoencoder import ACTIVATIONS, Autoencoder, dense_encoder_decoder, example_shape_of
 from .vae_generation import GenerationMixin
 from .vae_schedules import linear_ramp, steps_for
 
@@ -75,8 +75,11 @@ class VAE(GenerationMixin, Autoencoder):
                     rising linearly from 0 to C_max over ``capacity_steps`` batches, γ = ``gamma``.
     n_samples       K, samples of z per example for the reconstruction term (default 1).
 
-    The encoder's log σ² is not clamped: with Glorot/He initial weights it starts near 0 and
-    the KL term pulls σ² towards 1, far from exp's overflow; the benchmark trains without it.
+    log_var_range   (low, high): the encoder's log σ² is clamped to it, default (−30, 30),
+                    i.e. σ² in [9e-14, 1e13]: exp(log σ²) and z = μ + σ ε stay finite in
+                    float32 even for inputs of 1e4 (where log σ² would reach 1e3..1e4). The
+                    clamp is flat outside the range, so the gradient there is 0. Training
+                    normally stays far inside it (the KL term pulls σ² towards 1).
     History components: "reconstruction" (R), "kl" (KL) and, with capacity, "capacity"
     (γ |KL − C_t|); "loss" is the total actually optimized. Other arguments: ``Autoencoder``.
     """
@@ -89,12 +92,13 @@ class VAE(GenerationMixin, Autoencoder):
                  encoder_features=None, input_shape=None, activation="relu", beta=1.0,
                  warmup_steps=0, warmup_epochs=None, capacity=None, capacity_steps=0,
                  gamma=1000.0, n_samples=1, sigma=1.0, learn_variance=False,
-                 decoder_log_var_range=(-7.0, 7.0), batch_size=128, **kwargs):
+                 decoder_log_var_range=(-7.0, 7.0), log_var_range=(-30.0, 30.0), batch_size=128,
+                 **kwargs):
         self.n_latent, self.encoder_features, self.input_shape = n_latent, encoder_features, input_shape
         self.beta, self.warmup_steps, self.warmup_epochs = beta, warmup_steps, warmup_epochs
         self.capacity, self.capacity_steps, self.gamma = capacity, capacity_steps, gamma
         self.n_samples, self.sigma, self.learn_variance = n_samples, sigma, learn_variance
-        self.decoder_log_var_range = decoder_log_var_range
+        self.decoder_log_var_range, self.log_var_range = decoder_log_var_range, log_var_range
         super().__init__(encoder, decoder, reconstruction_loss, activation=activation,
                          batch_size=batch_size, **kwargs)
 
@@ -103,7 +107,9 @@ class VAE(GenerationMixin, Autoencoder):
         who = type(self).__name__
         self._check_settings(who)
         self.rng_ = np.random.default_rng(self.seed)
-        self.encoder_, self.decoder_, n_latent, features, example_shape, dtype = self._networks(who)
+        networks = self._gaussian_networks(who)
+        self.encoder_, self.decoder_, n_latent, features, example_shape, dtype = networks
+        skip_input_gradient(self.encoder_)      # dL/dx of the data is never used: skip its GEMM
         if self.dtype is not None and np.dtype(self.dtype) != dtype:
             raise DTypeError(f"{who}: dtype={np.dtype(self.dtype).name} but the layers' "
                              f"Parameters are {dtype}")
@@ -122,8 +128,11 @@ class VAE(GenerationMixin, Autoencoder):
         self.components, self.loss_weights = {}, {}
         self.optimizer_, self.history_, self._cache = None, None, None
 
-    def _networks(self, who):
-        """(encoder body, decoder, n_latent, encoder_features, example shape or None, dtype)."""
+    def _gaussian_networks(self, who):
+        """(encoder body, decoder, n_latent, encoder_features, example shape or None, dtype).
+
+        The VAE's counterpart of ``Autoencoder._networks``: besides the layers, the heads need
+        the body's output width and the latent size. ``ConvVAE`` overrides it."""
         if self.encoder is None and self.decoder is None:
             sizes = [int(s) for s in (self.layer_sizes or [])]
             if len(sizes) < 2 or min(sizes) < 1:
@@ -170,9 +179,11 @@ class VAE(GenerationMixin, Autoencoder):
         if self.warmup_epochs is not None and self.warmup_steps:
             raise ValueError(f"{who}: give warmup_steps or warmup_epochs, not both")
         steps_for(self.warmup_steps), steps_for(self.capacity_steps), steps_for(self.warmup_epochs)
-        low, high = self.decoder_log_var_range
-        if not low < high:
-            raise ValueError(f"{who}: decoder_log_var_range must be (low, high) with low < high")
+        for name in ("decoder_log_var_range", "log_var_range"):
+            low, high = getattr(self, name)
+            if not low < high:
+                raise ValueError(f"{who}: {name} must be (low, high) with low < high, "
+                                 f"got {getattr(self, name)}")
 
     # --- parameters and schedules ---------------------------------------------------------
     def named_parameters(self):
@@ -200,10 +211,24 @@ class VAE(GenerationMixin, Autoencoder):
 
     # --- training mode ------------------------------------------------------------------------
     def encode(self, x):
-        """q(z|x)'s parameters (μ, log σ²), each (N, n_latent). No sampling."""
+        """q(z|x)'s parameters (μ, log σ²), each (N, n_latent), log σ² clamped to
+        ``log_var_range``. No sampling."""
+        mu, _, log_var = self._encode(x)
+        return mu, log_var
+
+    def _encode(self, x):
+        """(μ, the log σ² head's output s, log σ² = clamp(s, low, high)); backward needs s."""
         self._cache = None                 # the layers' caches are about to change: no backward
         h = self.encoder_.forward(self._check_x(x))
-        return self.mu_head_.forward(h), self.log_var_head_.forward(h)
+        s = self.log_var_head_.forward(h)
+        return self.mu_head_.forward(h), s, G.clamp(s, *self.log_var_range)
+
+    def _example_shape(self, name):
+        """X goes through the body, then the heads: a body of activations only (layer_sizes
+        [D, d]) leaves the shape to the μ head's Dense."""
+        if name == "Z":
+            return super()._example_shape(name)
+        return example_shape_of(self.encoder_, self.mu_head_)
 
     def forward(self, x, eps=None, rng=None):
         """Encode, draw K latents per example, decode. Returns ``VAEOutput``.
@@ -211,7 +236,7 @@ class VAE(GenerationMixin, Autoencoder):
         eps: (K, N, n_latent), explicit noise (makes the pass deterministic); otherwise K =
         ``n_samples`` draws from ``rng`` (a Generator or seed; default the model's own).
         """
-        mu, log_var = self.encode(x)
+        mu, raw_log_var, log_var = self._encode(x)
         if eps is None:
             rng = self.rng_ if rng is None else np.random.default_rng(rng)
             eps = rng.standard_normal((int(self.n_samples),) + mu.shape).astype(self.dtype_)
@@ -221,7 +246,7 @@ class VAE(GenerationMixin, Autoencoder):
         if out.shape[1:] != x.shape[1:]:
             raise ShapeError(f"{type(self).__name__}: the decoder maps z to examples of shape "
                              f"{out.shape[1:]}, but x has examples of shape {x.shape[1:]}")
-        self._cache = dict(mu=mu, log_var=log_var, eps=eps, out=out)
+        self._cache = dict(mu=mu, log_var=log_var, raw_log_var=raw_log_var, eps=eps, out=out)
         return VAEOutput(out.reshape((k, n) + out.shape[1:]), mu, log_var, z)
 
     def _decoder_log_var(self):
@@ -274,14 +299,19 @@ class VAE(GenerationMixin, Autoencoder):
         w = self._kl_weight() / n                   # the KL is a mean over the batch
         d_mu += self.dtype_.type(w) * kl_mu
         d_log_var += self.dtype_.type(w) * kl_log_var
+        d_log_var = G.clamp_backward(d_log_var, c["raw_log_var"], *self.log_var_range)
         dh = self.mu_head_.backward(d_mu) + self.log_var_head_.backward(d_log_var)
         self.encoder_.backward(dh)
 
     def kink_distance(self):
-        """Closest approach to a kink: ReLU inputs, and |KL − C_t| for the capacity term."""
+        """Closest approach to a kink: ReLU inputs, the ends of the log σ² clamp, and
+        |KL − C_t| for the capacity term."""
         d = min(self.encoder_.kink_distance(), self.decoder_.kink_distance())
-        if self.capacity is not None and self._cache is not None and "gap" in self._cache:
-            d = min(d, abs(self._cache["gap"]))
+        c = self._cache
+        if c is not None and "raw_log_var" in c:
+            d = min(d, *(float(np.min(np.abs(c["raw_log_var"] - end))) for end in self.log_var_range))
+        if self.capacity is not None and c is not None and "gap" in c:
+            d = min(d, abs(c["gap"]))
         return d
 
     # --- evaluation mode ----------------------------------------------------------------------

@@ -59,9 +59,10 @@ class GenerationMixin:
 
             L_k = log (1/k) Σ_i w_i,   w_i = p(x | z_i) p(z_i) / q(z_i | x),   z_i ~ q(z | x),
 
-        computed with ``log_mean_exp`` over log w_i. E[L_1] is the ELBO, E[L_k] rises with k
-        towards log p(x). ``eps`` (k, N, d) fixes the samples. At most ``max_rows`` latents
-        are decoded at a time. Returns (N,) in nats (float64).
+        computed with ``log_mean_exp`` over log w_i; log q(z_i | x) = −½ Σ_j (log 2π + log σ_j²
+        + ε_ij²) comes from the noise (exact for every σ, even σ = 0). E[L_1] is the ELBO,
+        E[L_k] rises with k towards log p(x). ``eps`` (k, N, d) fixes the samples. At most
+        ``max_rows`` latents are decoded at a time. Returns (N,) in nats (float64).
         """
         x = self._check_x(x)
         rng = self.rng_ if rng is None else np.random.default_rng(rng)
@@ -81,11 +82,11 @@ class GenerationMixin:
                 z = G.reparameterize(mu, log_var, e)
                 out = self.decoder_.forward(z.reshape(-1, self.n_latent_))
                 out = out.reshape((count, len(xb)) + xb.shape[1:])
-                log_w.append(self._log_px_given_z(out, xb) + G.log_standard_normal(z)
-                             - G.log_normal(z, mu, log_var))
+                # log q(z|x) from ε: (z − μ)²/σ² = ε² exactly, so σ² = 0 gives no 0 · ∞
+                log_q = G.log_standard_normal(e) - 0.5 * np.sum(log_var, axis=-1)
+                log_w.append(self._log_px_given_z(out, xb) + G.log_standard_normal(z) - log_q)
             result[start:start + len(xb)] = G.log_mean_exp(np.concatenate(log_w).astype(np.float64))
         return result
-
 
     def _one(self, x):
         """A single example as a batch of one (a batch is cut to its first example)."""

@@ -7,7 +7,7 @@ global list of figures grows while a loop makes hundreds of them.
 import numpy as np
 
 from .._checks import check_finite
-from ..errors import ShapeError
+from ..errors import DTypeError, ShapeError
 
 
 def new_figure(width, height):
@@ -38,10 +38,15 @@ def as_images(x, image_shape=None, who="plot", name="images"):
     """Bring images to (N, H, W) for grayscale or (N, H, W, 3) for color.
 
     ``x``: (N, D) flat with ``image_shape`` (H, W) or (C, H, W) (guessed when square),
-    (N, H, W), or (N, C, H, W) with C = 1 or 3 (the conv layout).
+    (N, H, W), or (N, C, H, W) with C = 1 or 3 (the conv layout). Floats (any precision)
+    or booleans; integers are refused, as everywhere in npae: 0..255 pixels drawn on the
+    default value range (0, 1) would all be white.
     """
     x = np.asarray(x)
-    if x.dtype.kind not in "fiub" or x.size == 0:
+    if x.dtype.kind in "iu":
+        raise DTypeError(f"{who}: {name} must be floats, got {x.dtype} (integer images? "
+                         "divide by 255 and cast, e.g. x / 255)")
+    if x.dtype.kind not in "fb" or x.size == 0:
         raise ShapeError(f"{who}: {name} must be a non-empty numeric array, got {x.dtype} "
                          f"{x.shape}")
     x = x.astype(np.float64, copy=False)

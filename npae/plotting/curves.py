@@ -100,20 +100,25 @@ def plot_latent_scatter(codes, labels=None, label_names=None, method="auto", pat
     """Scatter the codes in 2-D, coloured by label.
 
     ``codes``: (N, K) latent codes (e.g. a VAE's mu). ``method``: "first2" (dims 0 and 1),
-    "pca" (the two principal axes, variance explained in the labels) or "auto" (first2
-    when K = 2, else pca). ``labels``: (N,) integers (one colour per class, legend from
-    ``label_names``) or floats (a colour map, e.g. a generative factor).
+    "pca" (the two principal axes, variance explained in the labels; needs N >= 2 codes)
+    or "auto" (pca when K > 2 and N >= 2, else first2: a single code has no principal
+    axes). ``labels``: (N,) integers (one colour per class, legend from ``label_names``)
+    or floats (a colour map, e.g. a generative factor).
     """
     codes = np.asarray(codes, dtype=np.float64)
     if codes.ndim != 2 or codes.shape[0] == 0 or codes.shape[1] < 2:
         raise ShapeError(f"plot_latent_scatter: codes must be (N, K) with K >= 2, got "
                          f"{codes.shape}")
     check_finite(codes, "plot_latent_scatter", "codes")
+    n_codes, n_latent = codes.shape
     if method == "auto":
-        method = "first2" if codes.shape[1] == 2 else "pca"
+        method = "pca" if n_latent > 2 and n_codes >= 2 else "first2"
     if method == "first2":
         points, axis_labels = codes[:, :2], ("z[0]", "z[1]")
     elif method == "pca":
+        if n_codes < 2:
+            raise ShapeError(f"plot_latent_scatter: method='pca' needs codes of shape (N, K) "
+                             f"with N >= 2, got {codes.shape}; use method='first2'")
         points, explained = pca_2d(codes)
         axis_labels = tuple(f"PC{i + 1} ({100 * e:.0f}% of variance)"
                             for i, e in enumerate(explained))

@@ -5,6 +5,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import npae
+import npae.gaussian
 from npae.gradcheck import check_model
 from npae.models.vae import VAE
 from npae.models.vae_schedules import linear_ramp
@@ -41,8 +42,11 @@ class FixedNoise:
 WORST = {}   # objective -> worst relative error seen (printed with pytest -s)
 
 
-def check_vae(vae, x, eps, objective):
+def check_vae(vae, x, eps, objective=None):
+    """check_model with the noise fixed; the worst error is recorded under ``objective``."""
     result = check_model(FixedNoise(vae, eps), x)
+    if objective is None:
+        return result
     decoder = vae.reconstruction_loss + (" learned σ" if vae.learn_variance else "")
     name = f"{objective:<12} {decoder:<18} K{'>1' if eps.shape[0] > 1 else '=1'}"
     WORST[name] = max(WORST.get(name, 0.0), result.worst)
@@ -259,3 +263,27 @@ def test_warmup_and_capacity_follow_the_trainers_counters(rng):
         linear_ramp(-1, 10, 1.0)
     assert [linear_ramp(t, 4, 3.0) for t in (0, 2, 4, 9)] == [0.0, 1.5, 3.0, 3.0]
     assert linear_ramp(0, 0, 3.0) == 3.0
+
+
+def test_the_check_rejects_broken_gradients(batch, monkeypatch):
+    """The checks have teeth: a KL weight off by 2, or ∂z/∂log σ² = σ ε (the ½ dropped), fail."""
+    x, eps = batch
+
+    class WrongKLWeight(VAE):
+        def _kl_weight(self):
+            return 2 * super()._kl_weight()
+
+    broken = WrongKLWeight(layer_sizes=[6, 5, 3], activation="tanh", seed=0, dtype=np.float64)
+    result = check_vae(broken, x, eps)
+    assert not result.passed and result.errors["log_var.b"] > 1e-3
+    correct = npae.gaussian.reparameterize_backward
+
+    def without_half(dz, log_var, e):
+        d_mu, d_log_var = correct(dz, log_var, e)
+        return d_mu, 2 * d_log_var
+
+    monkeypatch.setattr(npae.gaussian, "reparameterize_backward", without_half)
+    result = check_vae(small_vae(), x, eps)
+    assert not result.passed and result.errors["log_var.W"] > 1e-3
+    monkeypatch.setattr(npae.gaussian, "reparameterize_backward", correct)
+    assert check_vae(small_vae(), x, eps).passed
