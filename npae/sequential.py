@@ -39,8 +39,6 @@ class Sequential(Layer):
         if not layers:
             raise ValueError("Sequential needs at least one layer")
         self.layers = list(layers)
-        for layer in self.layers[1:]:
-            layer.scan_input = False       # fed by the layer before it, not by the user
 
     def forward(self, x):
         for layer in self.layers:

@@ -18,11 +18,6 @@ class Layer:
     #: first layer, whose input is the data: nobody needs that gradient (one GEMM saved).
     input_grad = True
 
-    #: False inside a Sequential after its first layer: the input is the previous layer's
-    #: output, already validated upstream, so the NaN/inf scan (one pass) is skipped there;
-    #: a NaN born in between still reaches the loss, which the trainer checks.
-    scan_input = True
-
     @property
     def name(self):
         return type(self).__name__
@@ -55,7 +50,7 @@ class Layer:
             check_shape(x, shape, self.name)
         elif x.ndim == 0 or x.size == 0:
             raise ShapeError(f"{self.name}: input must be a non-empty batch, got shape {x.shape}")
-        return check_finite(x, self.name) if self.scan_input else x
+        return check_finite(x, self.name)
 
     def _save(self, out, **arrays):
         """Cache arrays for backward, and the shape and dtype ``dy`` must have (out's)."""

@@ -85,11 +85,9 @@ def example_shape_of(*parts):
 
 def _leaf_layers(part):
     """The layers of ``part`` in order, Sequentials (nested ones too) opened."""
-    if isinstance(part, Sequential):
-        for layer in part.layers:
-            yield from _leaf_layers(layer)
-    else:
-        yield part
+    if not isinstance(part, Sequential):
+        return [part]
+    return [leaf for layer in part.layers for leaf in _leaf_layers(layer)]
 
 
 @register_model
@@ -144,7 +142,8 @@ class Autoencoder:
         who = type(self).__name__
         self.rng_ = np.random.default_rng(self.seed)
         self.encoder_, self.decoder_ = self._networks()
-        skip_input_gradient(self.encoder_)      # dL/dx of the data is never used: skip its GEMM
+        if self.encoder is None:                # our own layers (not the user's): dL/dx of the
+            skip_input_gradient(self.encoder_)  # data is never used, so skip its GEMM
         self.reconstruction_loss_ = _make_loss(self.reconstruction_loss, who)
         params = self.parameters()
         if not params:
@@ -306,18 +305,13 @@ class Autoencoder:
         """Train on X (N, ...) from the current weights; ``y`` is ignored (sklearn). Returns self;
         the ``History`` is in ``history_``. Unset arguments use the constructor's values; the
         default optimizer is Adam(learning_rate), kept between calls. ``seed`` (default: the
-        model's generator) drives shuffling and noise.
+        model's generator) drives shuffling and noise. As in ``npae.training.fit``:
 
-        checkpoint_every, checkpoint_path   save the run to ``checkpoint_path`` every
-                        ``checkpoint_every`` epochs (default 1) and at the end.
-        resume          continue the run saved at ``checkpoint_path`` (weights, optimizer
-                        state, generator, history), or start it if there is no file yet.
-
-        See ``npae.training.fit``."""
+        checkpoint_every, checkpoint_path   save the run there every ``checkpoint_every``
+                        epochs (default 1) and at the end; ``resume=True`` continues the run
+                        saved there (weights, optimizer, generator, history), or starts it."""
         from ..training import fit as train_loop
-        self._check_x(X)                       # before training: errors name X, not a layer
-        if validation_data is not None:
-            self._check_x(validation_data, "validation_data")
+        self._check_x(X)     # before training, naming X (validation_data: checked against X)
         if optimizer is None:
             if self.optimizer_ is None:
                 from ..optim import Adam

@@ -1,7 +1,8 @@
 """The variational autoencoder (Kingma & Welling 2014) and its β / warm-up / capacity variants.
 
     encoder body      h = f(x)                                     (any npae Layer)
-    Gaussian head     μ = h W_μ + b_μ,   log σ² = clamp(h W_s + b_s, low, high)   (two Dense heads)
+    Gaussian head     μ = h W_μ + b_μ,   log σ² = clamp(h W_s + b_s, low, high)  (two Dense heads;
+                      ``log_var_range`` = (low, high), default (−30, 30))
     reparameterize    z⁽ᵏ⁾ = μ + σ ⊙ ε⁽ᵏ⁾,  ε⁽ᵏ⁾ ~ N(0, I),  k = 1..K,  σ = exp(½ log σ²)
                       ∂z/∂μ = 1,   ∂z/∂log σ² = ½ σ ⊙ ε   (ε fixed: z is a smooth function of the weights)
     decoder           a⁽ᵏ⁾ = g(z⁽ᵏ⁾): Bernoulli logits or Gaussian means
@@ -16,7 +17,8 @@ Objective (per example, averaged over the batch; in nats):
 Backward is the chain of the parts: the likelihood loss's gradient runs back through the
 decoder's layers to dL/dz, ``reparameterize_backward`` turns it into dL/dμ and dL/dlog σ²,
 the KL adds w (μ, ½(σ² − 1)) / N with w = β_t or γ sign(KL − C_t), the clamp passes dL/dlog σ²
-where low < log σ² < high and 0 elsewhere, and the heads and the encoder body take it from there. The formulas live in ``npae.gaussian``, the schedules in
+where low < h W_s + b_s < high and 0 elsewhere (it is flat there), and the heads and the
+encoder body take it from there. The formulas live in ``npae.gaussian``, the schedules in
 ``vae_schedules``, generation and the likelihood bounds in ``vae_generation``.
 """
 from collections import namedtuple
@@ -74,7 +76,6 @@ class VAE(GenerationMixin, Autoencoder):
     capacity        C_max in nats; if given, the objective is R + γ |KL − C_t| instead, C_t
                     rising linearly from 0 to C_max over ``capacity_steps`` batches, γ = ``gamma``.
     n_samples       K, samples of z per example for the reconstruction term (default 1).
-
     log_var_range   (low, high): the encoder's log σ² is clamped to it, default (−30, 30),
                     i.e. σ² in [9e-14, 1e13]: exp(log σ²) and z = μ + σ ε stay finite in
                     float32 even for inputs of 1e4 (where log σ² would reach 1e3..1e4). The
@@ -109,7 +110,8 @@ class VAE(GenerationMixin, Autoencoder):
         self.rng_ = np.random.default_rng(self.seed)
         networks = self._gaussian_networks(who)
         self.encoder_, self.decoder_, n_latent, features, example_shape, dtype = networks
-        skip_input_gradient(self.encoder_)      # dL/dx of the data is never used: skip its GEMM
+        if self.encoder is None:                # our own layers (not the user's): dL/dx of the
+            skip_input_gradient(self.encoder_)  # data is never used, so skip its GEMM
         if self.dtype is not None and np.dtype(self.dtype) != dtype:
             raise DTypeError(f"{who}: dtype={np.dtype(self.dtype).name} but the layers' "
                              f"Parameters are {dtype}")

@@ -2,12 +2,14 @@
 import numpy as np
 import pytest
 
+import npae
 from npae.errors import DTypeError, ShapeError
 from npae.layers import Dense, Sigmoid, TiedDense
 from npae.losses import MSE, BCEWithLogits
 from npae.models import (Autoencoder, ContractiveAutoencoder, DenoisingAutoencoder,
                          KSparseAutoencoder, SparseAutoencoder, dense_encoder_decoder)
 from npae.sequential import Sequential
+from npae.training import Callback
 
 rng = np.random.default_rng(0)
 X32 = rng.random((20, 8)).astype(np.float32)
@@ -154,3 +156,70 @@ def test_fit_transform_and_score_improve_with_training():
     z = model.fit_transform(X32, epochs=20, batch_size=5)
     assert z.shape == (20, 3) and model.score(X32) > before
     np.testing.assert_array_equal(z, model.transform(X32))
+
+
+def test_example_shapes_come_from_the_first_layer_that_fixes_one():
+    from npae.layers import Conv2D, Flatten, ReLU
+    from npae.models.autoencoder import example_shape_of
+    dense = Dense(8, 4, rng=0)
+    assert example_shape_of(Sequential(Sigmoid(), Sequential(ReLU(), dense))) == (8,)
+    assert example_shape_of(Sequential(Sigmoid()), dense) == (8,)   # on into the next part
+    assert example_shape_of(TiedDense(dense)) == (4,)
+    assert example_shape_of(Sequential(Conv2D(1, 2, 3, input_shape=(1, 5, 5)))) == (1, 5, 5)
+    assert example_shape_of(Sequential(Flatten(), dense)) is None    # (N, 2, 4) works too
+    assert example_shape_of(Conv2D(1, 2, 3)) is None and example_shape_of(Sigmoid()) is None
+    model = Autoencoder(Sequential(Flatten(), dense), Sequential(TiedDense(dense)), MSE())
+    assert model.transform(np.ones((2, 2, 4), np.float32)).shape == (2, 4)
+    with pytest.raises(ShapeError, match=r"Autoencoder: Z must be codes of shape \(N, 4\), "
+                                         r"got \(2, 3\)"):
+        model.inverse_transform(np.ones((2, 3), np.float32))
+
+
+class CrashInEpoch(Callback):
+    """A crash at the end of epoch ``epoch``, before that epoch's checkpoint is written."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, model, epoch, logs):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt("power cut")
+        return False
+
+
+def test_fit_writes_checkpoints_and_resumes_from_them(tmp_path):
+    """fit(checkpoint_every, checkpoint_path, resume) as in npae.training.fit: after a crash
+    in epoch 3 the file holds epoch 2, and resuming ends exactly where an uninterrupted run
+    ends (weights, Adam state, history)."""
+    path = tmp_path / "run.npz"
+
+    def make():
+        return Autoencoder(layer_sizes=[8, 3], seed=0, verbose=0, batch_size=5)
+
+    straight = make().fit(X32, epochs=4)
+    crashed = make()
+    with pytest.raises(KeyboardInterrupt):
+        crashed.fit(X32, epochs=4, callbacks=[CrashInEpoch(3)], checkpoint_every=1,
+                    checkpoint_path=path)
+    assert npae.io.read(path)[0]["checkpoint"]["epochs_done"] == 2
+    with pytest.raises(ValueError, match="resume=True"):          # never overwritten silently
+        make().fit(X32, epochs=4, checkpoint_path=path)
+    resumed = make().fit(X32, epochs=4, checkpoint_path=path, resume=True)
+    assert resumed.history_.history == straight.history_.history
+    assert resumed.training_step == straight.training_step == 16
+    for (name, p), q in zip(resumed.named_parameters(), straight.parameters()):
+        assert np.array_equal(p.value, q.value), name
+    for a, b in zip(resumed.optimizer_.state_dict()["m"], straight.optimizer_.state_dict()["m"]):
+        assert np.array_equal(a, b)
+
+
+def test_only_the_models_own_first_layer_skips_the_input_gradient():
+    """A model built from layer_sizes skips dL/dx of the data (one GEMM); layers the user
+    passes in are left as they are."""
+    import npae
+    own = npae.Autoencoder(layer_sizes=[6, 3], seed=0)
+    assert own.encoder_.layers[0].input_grad is False
+    encoder = npae.Sequential(npae.Dense(6, 3, rng=0), npae.Sigmoid())
+    decoder = npae.Sequential(npae.Dense(3, 6, rng=1))
+    npae.Autoencoder(encoder, decoder, "mse")
+    assert encoder.layers[0].input_grad is True

@@ -16,35 +16,13 @@ from npae.testing import arrays
 EXAMPLES = 35
 
 
-class FixedNoise:
-    """The model protocol with eps fixed: ``loss(x)`` = ``vae.loss(x, eps=eps)``.
-
-    (check_model's own keyword ``eps`` is its finite-difference step, so the VAE's noise
-    cannot be passed through it by that name.)
-    """
-
-    def __init__(self, vae, eps):
-        self.vae, self.eps = vae, eps
-
-    def loss(self, x):
-        return self.vae.loss(x, eps=self.eps)
-
-    def backward(self):
-        self.vae.backward()
-
-    def named_parameters(self):
-        return self.vae.named_parameters()
-
-    def kink_distance(self):
-        return self.vae.kink_distance()
-
-
 WORST = {}   # objective -> worst relative error seen (printed with pytest -s)
 
 
 def check_vae(vae, x, eps, objective=None):
-    """check_model with the noise fixed; the worst error is recorded under ``objective``."""
-    result = check_model(FixedNoise(vae, eps), x)
+    """check_model with the noise fixed (its finite-difference step is ``step``, so ``eps``
+    goes to ``vae.loss``); the worst error is recorded under ``objective``."""
+    result = check_model(vae, x, eps=eps)
     if objective is None:
         return result
     decoder = vae.reconstruction_loss + (" learned σ" if vae.learn_variance else "")
@@ -137,6 +115,47 @@ def small_vae(**options):
 @pytest.fixture
 def batch(rng):
     return rng.uniform(0, 1, (4, 6)), rng.standard_normal((1, 4, 3))
+
+
+def clamped_vae(**options):
+    """A VAE whose log σ² head output s sits in three bands, one per latent dimension:
+    below, inside and above log_var_range = (−1, 1), each at least 0.3 from the ends."""
+    vae = small_vae(log_var_range=(-1.0, 1.0), **options)
+    vae.log_var_head_.W.value *= 0.1
+    vae.log_var_head_.b.value[:] = [-2.5, 0.0, 2.5]
+    return vae
+
+
+def test_the_log_var_clamp_in_forward_and_backward(batch):
+    x, eps = batch
+    vae = clamped_vae()
+    out = vae.forward(x, eps=eps)
+    s = vae._cache["raw_log_var"]
+    assert np.all(s[:, 0] < -1.3) and np.all(np.abs(s[:, 1]) < 0.7) and np.all(s[:, 2] > 1.3)
+    np.testing.assert_array_equal(out.log_var[:, 0], -1.0)
+    np.testing.assert_array_equal(out.log_var[:, 1], s[:, 1])
+    np.testing.assert_array_equal(out.log_var[:, 2], 1.0)
+    assert vae.kink_distance() >= 0.3
+    vae.zero_grad()
+    vae.loss(x, eps=eps)
+    vae.backward()
+    g = vae.log_var_head_.b.grad                         # flat outside the range: exactly 0
+    assert g[0] == 0 and g[2] == 0 and g[1] != 0
+    assert np.all(vae.log_var_head_.W.grad[:, [0, 2]] == 0)
+
+
+@pytest.mark.parametrize("options", [{}, {"reconstruction_loss": "gaussian", "n_samples": 2}])
+def test_the_log_var_clamp_passes_the_gradient_check(batch, options, monkeypatch):
+    """The whole model, log σ² on both sides of the range: float64, rel. error ≤ 1e-7;
+    and the check has teeth: a clamp that passes the gradient everywhere fails it."""
+    x, _ = batch
+    eps = np.random.default_rng(7).standard_normal((options.get("n_samples", 1), 4, 3))
+    vae = clamped_vae(**options)
+    result = check_vae(vae, x, eps, "log σ² clamp")
+    assert result.passed, str(result)
+    monkeypatch.setattr(npae.gaussian, "clamp_backward", lambda dy, s, low, high: dy)
+    broken = check_vae(vae, x, eps)
+    assert not broken.passed and broken.errors["log_var.b"] > 1e-3
 
 
 def test_components_and_the_total(batch):

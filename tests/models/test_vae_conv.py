@@ -6,10 +6,11 @@ from hypothesis import strategies as st
 
 import npae
 import npae.io
+from npae.gradcheck import check_model
 from npae.models.conv_vae import ConvVAE
 from npae.testing import arrays
 
-from test_vae import WORST, FixedNoise, check_vae   # tests/models is on sys.path (rootdir mode)
+from test_vae import WORST, check_vae   # tests/models is on sys.path (rootdir mode)
 
 
 def teardown_module():
@@ -61,8 +62,12 @@ def test_conv_vae_shapes_dtypes_and_save_load(tmp_path):
         vae.loss(x.reshape(4, 784))
 
 
-def test_fixed_noise_adapter_passes_the_noise():
+def test_check_model_passes_the_noise_to_the_loss():
+    """check_model(vae, x, eps=...) hands eps to vae.loss (the finite-difference step is
+    ``step``): with it the loss is deterministic and the check passes; without it every
+    evaluation draws new noise and the numerical gradient is meaningless."""
     vae = ConvVAE(input_shape=(1, 4, 4), channels=(1,), n_latent=1, seed=0, dtype="float64")
-    x = np.full((2, 1, 4, 4), 0.5)
-    eps = np.ones((1, 2, 1))
-    assert FixedNoise(vae, eps).loss(x) == vae.loss(x, eps=eps) != vae.loss(x, eps=-eps)
+    x = np.random.default_rng(0).uniform(0.1, 0.9, (2, 1, 4, 4))
+    eps = np.full((1, 2, 1), 0.7)
+    assert check_model(vae, x, eps=eps).passed
+    assert not check_model(vae, x).passed

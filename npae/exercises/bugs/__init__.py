@@ -144,14 +144,13 @@ def answer(name):
 def run_check(name, broken=True, shrink=True):
     """Run the check that catches bug ``name`` on the broken component (``broken=True``) or on
     npae's correct one; returns a CheckResult (or, for vae_exercise, a list of two)."""
-    from . import checks as C
+    from ... import layers as npae_layers
+    from ... import models, regularizers
+    from ...models.vae import VAE as vae_class
     from .. import layer_exercises as L
+    from . import checks as C
     bug = _bug(name)
     m = bug.module() if broken else None
-    npae_layers = importlib.import_module("npae.layers")
-    models = importlib.import_module("npae.models")
-    vae_class = importlib.import_module("npae.models.vae").VAE
-    regularizers = importlib.import_module("npae.regularizers")
 
     def pick(attribute, correct):
         return getattr(m, attribute) if broken else correct
