@@ -18,12 +18,15 @@ fight each other and the neighbours, so the single-threaded figures are the stab
 """
 import argparse
 import json
+import os
+import sys
 import time
 
 import numpy as np
 
-from npae.models.conv import ConvAutoencoder
-from npae.optim import Adam
+sys.path.insert(0, os.path.dirname(__file__))
+from npae.models.conv import ConvAutoencoder  # noqa: E402
+from npae.optim import Adam  # noqa: E402
 
 
 def npae_step(model, optimizer, x):
@@ -60,6 +63,31 @@ def layer_split(model, x, rounds):
                      "forward_ms": round(1e3 * best[(part, i, "forward")], 3),
                      "backward_ms": round(1e3 * best[(part, i, "backward")], 3)})
     return rows
+
+
+def step_flops(model, x):
+    """Matmul FLOPs of one training step: each Dense/conv layer's forward product, its
+    weight-gradient product, and its input-gradient product (skipped for the first layer,
+    whose input is the data). A convolution's product has 2·N·H_out·W_out·C_out·C_in·k_h·k_w
+    flops; a transposed convolution's, the same with its input's H·W."""
+    from npae.layers import Conv2D, ConvTranspose2D, Dense
+    total, h, first = 0, x, True
+    for layer in model.encoder_.layers + model.decoder_.layers:
+        y = layer.forward(h)
+        kh, kw = getattr(layer, "kernel_size", (1, 1))
+        if isinstance(layer, Dense):
+            product = 2 * len(h) * layer.in_features * layer.out_features
+        elif isinstance(layer, Conv2D):
+            product = 2 * y.shape[0] * y.shape[2] * y.shape[3] * layer.out_channels * layer.in_channels * kh * kw
+        elif isinstance(layer, ConvTranspose2D):
+            product = 2 * h.shape[0] * h.shape[2] * h.shape[3] * layer.out_channels * layer.in_channels * kh * kw
+        else:
+            product = 0
+        if product:
+            total += product * (2 if first else 3)
+            first = False
+        h = y
+    return total
 
 
 def torch_twin(model):
@@ -162,6 +190,12 @@ def run(args):
         result["ratio_npae_over_torch"] = {
             key: round(result["step"][key] / result["torch"]["step"][key], 2)
             for key in ("best_ms", "median_ms")}
+    from common import sgemm_gflops
+    flops = step_flops(model, x)
+    rate = sgemm_gflops()
+    result.update({"matmul_gflop": round(flops / 1e9, 4), "sgemm_gflops": round(rate, 1),
+                   "sgemm_floor_ms": round(1e3 * flops / (rate * 1e9), 3)})
+    result["floor_fraction"] = round(result["sgemm_floor_ms"] / result["step"]["median_ms"], 3)
     rows = layer_split(model, x, args.rounds)
     result["layers"] = rows
     result["layers_total_ms"] = {
