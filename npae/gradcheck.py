@@ -21,6 +21,7 @@ import numpy as np
 from .errors import DTypeError, KinkWarning
 
 TOLERANCE = 1e-7
+R_STREAM = 0x6E706165          # "npae": keeps check_layer's projection off users' streams
 FLOOR = 1e-8
 STEP = 1e-4
 # central stencils as pairs (k, w): Σ_k w [f(a + k h) − f(a − k h)] / (denominator h).
@@ -135,7 +136,9 @@ def check_layer(layer, x, tol=TOLERANCE, step=STEP, seed=0):
     named = _named(layer)
     _require_float64([("x", x)] + [(n, p.value) for n, p in named], f"check_layer({layer!r})")
     x = np.array(x, dtype=np.float64)          # our own copy, perturbed in place
-    rng = np.random.default_rng(seed)
+    # R's own stream: a student's x from default_rng(0) must not equal R (x = R would make
+    # xᵀR symmetric, and a transposed weight gradient would pass)
+    rng = np.random.default_rng([seed, R_STREAM])
     y = layer.forward(x)
     R = rng.standard_normal(y.shape)
     _warn_if_near_kink(layer, step)

@@ -22,8 +22,8 @@ Checkpoints (``npae.checkpoint``) are model files with a "checkpoint" config ent
 "checkpoint/..." arrays more; ``npae.load`` reads them as models.
 
 A model class can be saved if it is registered (``@register_model``), its
-``get_params()`` returns plain values (numbers, strings, lists, None, dtypes; tuples come
-back as lists) and ``cls(**params)`` rebuilds Parameters of the same names and shapes.
+``get_params()`` returns plain values (numbers, strings, lists, tuples, None, dtypes; each
+comes back as itself) and ``cls(**params)`` rebuilds Parameters of the same names and shapes.
 The file is written to a temporary file in the same folder, flushed to disk and renamed
 over ``path``: a crash or a kill mid-save leaves the old file (or none), never half a file.
 """
@@ -81,14 +81,15 @@ def registered_name(cls):
 
 
 def _plain(value, where):
-    """Constructor argument -> JSON value (tuples become lists; dtypes are tagged, so load
-    gives back np.dtype objects, which compare equal to np.float32 and "float32")."""
+    """Constructor argument -> JSON value. Tuples and dtypes are tagged, so load gives back
+    tuples and np.dtype objects (which compare equal to np.float32 and "float32")."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, (list, tuple)):
-        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        items = [_plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return {"__tuple__": items} if isinstance(value, tuple) else items
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         return {k: _plain(v, f"{where}[{k!r}]") for k, v in value.items()}
     if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
@@ -101,10 +102,12 @@ def _plain(value, where):
 
 
 def _unplain(value):
-    """The inverse of ``_plain`` for what it tags (dtypes; tuples come back as lists)."""
+    """The inverse of ``_plain`` for what it tags (dtypes, tuples)."""
     if isinstance(value, dict):
         if set(value) == {"__dtype__"}:
             return np.dtype(value["__dtype__"])
+        if set(value) == {"__tuple__"}:
+            return tuple(_unplain(v) for v in value["__tuple__"])
         return {k: _unplain(v) for k, v in value.items()}
     return [_unplain(v) for v in value] if isinstance(value, list) else value
 

@@ -54,6 +54,23 @@ def test_npae_s_checks_catch_the_bug(name):
     failed = [r for r in found if not r.passed]
     assert failed, f"{name} slipped through every check:\n" + "\n".join(map(str, found))
     CAUGHT[name] = (failed[0].name, complaint(failed[0]))
+    # a crash is a catch only where the bug cannot run at all; b09's shapes only fit for
+    # square W, and the square case is caught by the numbers (see the test below)
+    if name not in CRASH_IS_THE_CATCH:
+        assert not complaint(failed[0]).startswith("raised"), (name, complaint(failed[0]))
+
+
+CRASH_IS_THE_CATCH = {"b09_dense"}
+
+
+def test_the_transposed_weight_gradient_is_caught_by_the_numbers_when_w_is_square():
+    from npae.gradcheck import check_layer
+    layer = bugs.BUGS["b09_dense"].module().Dense(3, 3, rng=0, dtype=np.float64)
+    # (not seed 0: that is check_layer's own projection R, and x = R makes xᵀR symmetric)
+    x = np.random.default_rng(7).standard_normal((4, 3))
+    result = check_layer(layer, x)                         # runs: the shapes fit
+    assert not result.passed and result.errors["W"] > 1e-2, str(result)
+    assert result.errors["x"] < 1e-7                       # only dW is wrong
 
 
 # --- why behaviour checks are needed: these bugs fool every gradient check --------------------

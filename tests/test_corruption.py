@@ -78,9 +78,9 @@ def test_bad_arguments_raise_clear_errors():
         masking_noise(x, 1.5, rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="sigma"):
         gaussian_noise(x, -1.0, rng=np.random.default_rng(0))
-    with pytest.raises(NonFiniteError):
+    with pytest.raises(NonFiniteError, match="noise contains NaN or inf"):
         gaussian_noise(x, noise=np.full((2, 3), np.nan))
-    with pytest.raises(DTypeError):
+    with pytest.raises(DTypeError, match="float32 or float64, got int"):
         masking_noise(np.ones((2, 3), int), rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="one of"):
         corrupt(x, "dropout", 0.3, rng=np.random.default_rng(0))

@@ -200,16 +200,29 @@ class FakeResponse(io.BytesIO):
         self.headers = {"Content-Length": str(len(payload))}
 
 
-def test_fake_opener_with_progress_bar(tmp_path):
+def test_fake_opener_with_progress_bar(tmp_path, monkeypatch, capsys):
     payload = gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x02\x05\x06", mtime=0)
     md5 = hashlib.md5(payload).hexdigest()
     checksums = {stem + ".gz": md5 for stem in files.IDX_FILES.values()}
+    bars = []   # the real tqdm bars, kept to read their byte counts afterwards
+
+    def recording_bar(*args):
+        bars.append(original_bar(*args))
+        return bars[-1]
+    original_bar = files._progress_bar
+    monkeypatch.setattr(files, "_progress_bar", recording_bar)
     urls = []
     paths = files.download("fashion-mnist", tmp_path, mirrors=["https://example.invalid/x/"],
                            checksums=checksums, progress=True,
                            opener=lambda url: urls.append(url) or FakeResponse(payload))
     assert urls[0] == "https://example.invalid/x/train-images-idx3-ubyte.gz"
     np.testing.assert_array_equal(read_idx(paths["test_labels"]), [5, 6])
+    # one bar per file, sized from Content-Length, that counted every byte written
+    assert [(bar.desc, bar.total, bar.n) for bar in bars] == [
+        (stem + ".gz", len(payload), len(payload)) for stem in files.IDX_FILES.values()]
+    shown = capsys.readouterr().err
+    assert all(f"{stem}.gz:" in shown for stem in files.IDX_FILES.values())
+    assert f"/{len(payload)}.0" in shown
 
 
 def test_published_checksums_are_well_formed():
@@ -217,6 +230,17 @@ def test_published_checksums_are_well_formed():
         assert sorted(table) == sorted(stem + ".gz" for stem in files.IDX_FILES.values()), name
         assert all(len(md5) == 32 and int(md5, 16) >= 0 for md5 in table.values())
     assert files.MD5["mnist"] != files.MD5["fashion-mnist"]
+
+
+def test_fashion_mnist_is_found_in_the_system_folder(isolated):
+    """Debian's layout (/usr/share/datasets/fashion-mnist), made here so it runs everywhere."""
+    make_idx_set(isolated / "system" / "mnist", fill=30)           # the wrong dataset's folder
+    folder = make_idx_set(isolated / "system" / "fashion-mnist", fill=50)
+    assert files.search_dirs("fashion-mnist")[-1] == folder
+    data = load("fashion-mnist", download=False)
+    assert source_fill(data) == 50 and data.source == str(folder)
+    assert data.x_train.shape == (12, 16) and data.x_test.shape == (6, 16)
+    assert source_fill(load("mnist", download=False)) == 30
 
 
 # --- the real files, where this machine has them -------------------------------------------

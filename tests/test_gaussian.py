@@ -107,7 +107,7 @@ def test_reparameterize_rejects_bad_noise():
     mu = np.zeros((3, 2))
     with pytest.raises(npae.ShapeError, match=r"\(K, 3, 2\)"):
         G.reparameterize(mu, mu, np.zeros((3, 2)))
-    with pytest.raises(npae.DTypeError):
+    with pytest.raises(npae.DTypeError, match="eps has dtype float32 .* float64"):
         G.reparameterize(mu, mu, np.zeros((1, 3, 2), np.float32))
-    with pytest.raises(npae.NonFiniteError):
+    with pytest.raises(npae.NonFiniteError, match="eps contains NaN or inf"):
         G.reparameterize(mu, mu, np.full((1, 3, 2), np.nan))

@@ -190,3 +190,18 @@ def test_check_model_passes_noise_named_eps_through_to_the_model():
     assert result.passed, str(result)
     wrong = check_model(vae, x, eps=noise, step=1.0)          # a silly step must show
     assert not wrong.passed
+
+
+def test_a_transposed_weight_gradient_is_caught_even_for_inputs_from_seed_zero():
+    """check_layer's projection R comes from its own stream: an x drawn from
+    default_rng(0) must not coincide with R (x = R makes xᵀR symmetric and hides a transpose)."""
+    class TransposedGradient(npae.Dense):
+        def backward(self, dy):
+            x = self._saved(dy)["x"]
+            self.W.grad += dy.T @ x
+            self.b.grad += dy.sum(axis=0)
+            return dy @ self.W.value.T
+
+    for seed in range(3):
+        x = np.random.default_rng(seed).standard_normal((4, 3))
+        assert not check_layer(TransposedGradient(3, 3, rng=1, dtype=np.float64), x, seed=seed).passed

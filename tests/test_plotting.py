@@ -230,12 +230,14 @@ def test_training_curves_log_scale_when_components_span_decades():
     assert plot_training_curves({"loss": [1.0, -1.0]}).axes[0].get_yscale() == "linear"
 
 
-@pytest.mark.parametrize("history, error", [
-    ({}, TypeError), ([1.0, 2.0], TypeError), ({"loss": []}, ShapeError),
-    ({"loss": [[1.0, 2.0]]}, ShapeError),
+@pytest.mark.parametrize("history, error, message", [
+    ({}, TypeError, "non-empty mapping component -> per-epoch values, got dict"),
+    ([1.0, 2.0], TypeError, "non-empty mapping component -> per-epoch values, got list"),
+    ({"loss": []}, ShapeError, r"'loss' must be a non-empty list .* got shape \(0,\)"),
+    ({"loss": [[1.0, 2.0]]}, ShapeError, r"'loss' must be a non-empty list .* got shape \(1, 2\)"),
 ])
-def test_training_curves_reject_bad_histories(history, error):
-    with pytest.raises(error):
+def test_training_curves_reject_bad_histories(history, error, message):
+    with pytest.raises(error, match=message):
         plot_training_curves(history)
 
 

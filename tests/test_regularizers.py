@@ -56,7 +56,7 @@ def test_sparsity_kl_is_finite_for_dead_and_saturated_units(dtype):
 def test_sparsity_kl_rejects_bad_input():
     with pytest.raises(DomainError, match=r"\[0, 1\]"):
         SparsityKL().forward(np.array([[1.5, 0.2]]))
-    with pytest.raises(ShapeError):
+    with pytest.raises(ShapeError, match=r"shape \(N, n_latent\), got \(3,\)"):
         SparsityKL().forward(np.zeros(3))
     with pytest.raises(ValueError, match="rho"):
         SparsityKL(rho=1.0)
@@ -164,9 +164,9 @@ def test_contractive_value_is_the_jacobian_norm():
 
 
 def test_contractive_checks_shapes_and_dtypes():
-    with pytest.raises(ShapeError):
+    with pytest.raises(ShapeError, match=r"W of shape \(N, 3\), got \(4, 2\)"):
         Contractive().forward(np.full((2, 3), 0.5), np.ones((4, 2)))
-    with pytest.raises(DTypeError):
+    with pytest.raises(DTypeError, match="W has dtype float32 but the layer's parameters are float64"):
         Contractive().forward(np.full((2, 3), 0.5), np.ones((4, 3), np.float32))
     h = np.full((2, 3), 0.5, np.float32)
     penalty = Contractive()

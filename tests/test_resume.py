@@ -182,18 +182,24 @@ def test_checkpoint_resume_after_a_crash_mid_epoch_is_bit_identical(name, tmp_pa
 
 @pytest.mark.parametrize("crash_epoch", [1, 2, 3, 5])
 def test_a_crash_loses_at_most_one_interval(crash_epoch, tmp_path):
-    path = tmp_path / "run.npz"
+    """The epochs the checkpoint file holds (read back from it) are at most one interval
+    behind the epoch that crashed, and never include that unfinished epoch."""
+    path, every, batches_per_epoch = tmp_path / "run.npz", 2, 5     # 160 digits / 32
     model, x = build("Autoencoder")
     with pytest.raises(KeyboardInterrupt):
         fit(model, x, epochs=8, batch_size=32, seed=0, verbose=0,
-            optimizer=npae.Adam(model.parameters()), callbacks=[CrashAt(5 * (crash_epoch - 1) + 2)],
-            checkpoint_every=2, checkpoint_path=path)
-    done = 2 * ((crash_epoch - 1) // 2)
-    if done == 0:
-        assert not path.exists()
-    else:
-        assert npae.io.read(path)[0]["checkpoint"]["epochs_done"] == done
-        assert crash_epoch - done <= 2
+            optimizer=npae.Adam(model.parameters()),
+            callbacks=[CrashAt(batches_per_epoch * (crash_epoch - 1) + 2)],
+            checkpoint_every=every, checkpoint_path=path)
+    if not path.exists():              # nothing saved yet: the crash must be in the first interval
+        assert crash_epoch <= every
+        return
+    saved = npae.io.read(path)[0]["checkpoint"]
+    loaded = npae.load(path)
+    epochs_saved = loaded.training_epoch
+    assert saved["epochs_done"] == epochs_saved == len(saved["history"]["epoch"])
+    assert loaded.training_step == batches_per_epoch * epochs_saved
+    assert 1 <= crash_epoch - epochs_saved <= every
 
 
 def test_training_fit_checkpoint_options_resume_and_finish(tmp_path):

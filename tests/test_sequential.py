@@ -41,7 +41,7 @@ def test_sequential_runs_layers_in_order_and_zeroes_grads(rng):
 def test_sequential_errors():
     with pytest.raises(TypeError, match="item 1"):
         npae.Sequential(npae.Dense(2, 2), "relu")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least one layer"):
         npae.Sequential()
     with pytest.raises(RuntimeError, match="before forward"):
         npae.Sequential(npae.Identity()).backward(np.zeros((1, 1)))

@@ -44,7 +44,7 @@ X = np.arange(10, dtype=np.float64).reshape(10, 1)
 
 
 def test_history_records_every_component_per_epoch():
-    model = SparseAutoencoder(layer_sizes=[64, 16], seed=0, verbose=0)
+    model = SparseAutoencoder(layer_sizes=[64, 16], seed=0, verbose=0, learning_rate=1e-2)
     history = model.fit(digits(), epochs=3, batch_size=50, validation_data=digits(60)).history_
     assert isinstance(history, History) and history.epoch == [1, 2, 3]
     assert set(history.keys()) == {"loss", "reconstruction", "sparsity",
@@ -53,7 +53,11 @@ def test_history_records_every_component_per_epoch():
         assert len(history[name]) == 3
     for loss, rec, sparsity in zip(history["loss"], history["reconstruction"], history["sparsity"]):
         assert loss == pytest.approx(rec + model.beta * sparsity, rel=1e-9)
-    assert history["loss"][-1] < history["loss"][0]
+    # training works: every epoch lowers the loss, by a third over 3 epochs (measured 0.667 of
+    # epoch 1's at seed 0, 0.67-0.69 over seeds 0-3; bar 0.8), on held-out data too
+    for name in ("loss", "val_loss"):
+        assert all(b < a for a, b in zip(history[name], history[name][1:])), history[name]
+    assert history["loss"][-1] < 0.8 * history["loss"][0], history["loss"]
     with pytest.raises(KeyError, match="recorded"):
         history["kl"]
 

@@ -164,7 +164,7 @@ mean_image = np.broadcast_to(data.x_train.mean(axis=0), data.x_test.shape)
 baseline = npae.MSE()(np.ascontiguousarray(mean_image), data.x_test)
 test_loss = -model.score(data.x_test)
 print(f"test loss {test_loss:.3f}   mean-image baseline {baseline:.3f}")
-assert test_loss < (0.8 if FAST else 0.3) * baseline
+assert test_loss < 0.3 * baseline                       # measured: 0.22 (fast), lower in full
 
 # %%
 plot_training_curves(model.history_.history, path=OUT / "01_training_curves.png")

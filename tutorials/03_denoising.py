@@ -100,7 +100,7 @@ def error_against_clean(model):
 e_denoising, e_plain = error_against_clean(denoising), error_against_clean(plain)
 print(f"squared error on {nu:.0%}-masked test digits: denoising {e_denoising:.3f}, "
       f"plain {e_plain:.3f}")
-assert e_denoising < (1.0 if FAST else 0.8) * e_plain
+assert e_denoising < (0.95 if FAST else 0.8) * e_plain   # measured: 0.88 (fast)
 
 # %%
 fig = plot_reconstructions(data.x_test[:10], denoising.reconstruct(masked[:10]),

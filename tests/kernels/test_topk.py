@@ -46,7 +46,7 @@ def test_ties_go_to_the_lower_index(backend):
 def test_k_out_of_range():
     with pytest.raises(ValueError, match=r"\[1, 3\]"):
         topk_mask(np.zeros((2, 3)), 4)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"k must lie in \[1, 3\] .* got 0"):
         topk_mask(np.zeros((2, 3)), 0)
 
 

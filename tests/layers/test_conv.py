@@ -187,9 +187,9 @@ def test_input_must_be_a_4d_batch_with_the_right_channels(layer_type):
         layer.forward(np.zeros((2, 5, 5), np.float32))
     with pytest.raises(ValueError, match=r"expected 3 input channel\(s\), got 1"):
         layer.forward(np.zeros((2, 1, 5, 5), np.float32))
-    with pytest.raises(npae.NonFiniteError):
+    with pytest.raises(npae.NonFiniteError, match="NaN or inf"):
         layer.forward(np.full((1, 3, 5, 5), np.nan, np.float32))
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="float32 or float64, got int64"):
         layer.forward(np.zeros((1, 3, 5, 5), np.int64))
 
 

@@ -96,5 +96,5 @@ def test_backward_protocol_errors():
     layer.forward(np.zeros((2, 4), np.float32))
     with pytest.raises(ValueError, match=r"\(2, 3\)"):
         layer.backward(np.zeros((2, 4), np.float32))
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="needs the Dense layer whose W it shares, got Sigmoid"):
         npae.TiedDense(npae.Sigmoid())

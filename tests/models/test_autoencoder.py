@@ -75,7 +75,7 @@ def test_bad_arguments_and_inputs():
         Autoencoder()
     with pytest.raises(ValueError, match="reconstruction_loss"):
         Autoencoder(layer_sizes=[8, 3], reconstruction_loss="huber")
-    with pytest.raises(DTypeError):
+    with pytest.raises(DTypeError, match="float32 or float64, got int32"):
         Autoencoder(layer_sizes=[8, 3], dtype="int32")
     model = Autoencoder(layer_sizes=[8, 3], seed=0)
     with pytest.raises(DTypeError, match="float32"):
@@ -151,10 +151,17 @@ def test_pipeline_with_logistic_regression():
 
 
 def test_fit_transform_and_score_improve_with_training():
-    model = Autoencoder(layer_sizes=[8, 3], seed=0, verbose=0, learning_rate=1e-2)
-    before = model.score(X32)
+    """score = −BCE, whose best possible value is −(the entropy of X), reached at x̂ = x;
+    training must remove a good part of the loss above that floor (measured: 49% removed at
+    seed 0, 46–58% over seeds 0–5; bar 30%)."""
+    x = X32.astype(np.float64)
+    floor = -np.sum(x * np.log(x) + (1 - x) * np.log(1 - x)) / len(x)
+    model = Autoencoder(layer_sizes=[8, 3], seed=0, verbose=0, learning_rate=0.1)
+    excess_before = -model.score(X32) - floor
     z = model.fit_transform(X32, epochs=20, batch_size=5)
-    assert z.shape == (20, 3) and model.score(X32) > before
+    excess_after = -model.score(X32) - floor
+    assert z.shape == (20, 3)
+    assert 0 < excess_after < 0.7 * excess_before, (excess_before, excess_after)
     np.testing.assert_array_equal(z, model.transform(X32))
 
 

@@ -76,7 +76,7 @@ def test_bad_arguments_and_inputs_are_rejected():
     model = ConvAutoencoder((1, 8, 8), channels=(2,), n_latent=2)
     with pytest.raises(npae.ShapeError, match=r"images of shape \(N, \*\(1, 8, 8\)\), got \(3, 64\)"):
         model.transform(np.zeros((3, 64), np.float32))
-    with pytest.raises(npae.DTypeError):
+    with pytest.raises(npae.DTypeError, match="X has dtype float64 but the layer's parameters are float32"):
         model.transform(np.zeros((3, 1, 8, 8)))
 
 
@@ -86,8 +86,8 @@ def test_save_and_load_give_the_same_codes(tmp_path, rng):
     x = rng.random((5, 1, 8, 8)).astype(np.float32)
     model.fit(x, epochs=1, batch_size=5)
     loaded = npae.io.load(model.save(tmp_path / "conv.npz"))
-    assert isinstance(loaded, ConvAutoencoder) and loaded.get_params() == {
-        **model.get_params(), "input_shape": [1, 8, 8], "channels": [3]}
+    assert isinstance(loaded, ConvAutoencoder) and loaded.get_params() == model.get_params()
+    assert loaded.get_params()["input_shape"] == (1, 8, 8)        # tuples come back as tuples
     np.testing.assert_array_equal(loaded.transform(x), model.transform(x))
 
 
