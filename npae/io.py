@@ -27,22 +27,20 @@ comes back as itself) and ``cls(**params)`` rebuilds Parameters of the same name
 The file is written to a temporary file in the same folder, flushed to disk and renamed
 over ``path``: a crash or a kill mid-save leaves the old file (or none), never half a file.
 """
-import glob
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 import zlib
 
 import numpy as np
 
+from ._atomic import atomic_write
 from .errors import ModelFileError
 
 FORMAT, FORMAT_VERSION = "npae-model", 1
 PARAM_PREFIX, OPTIMIZER_PREFIX = "param/", "optimizer/"
 SPECIAL = ("__config__", "__sha256__")
-TEMPORARY_SUFFIX = ".npae-tmp"
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 
 #: class name -> model class; filled by ``@register_model``.
@@ -248,66 +246,16 @@ def save(model, path, *, optimizer=None):
 
 def write(path, config, arrays):
     """Write a config and arrays as an npae file, atomically (temporary file + rename)."""
-    path = os.fspath(path)
     config_text = json.dumps(config)
     arrays = dict(arrays)
     arrays["__config__"] = np.array(config_text)
     arrays["__sha256__"] = np.array(_digest(config_text, _payload(arrays)))
-    folder, base = os.path.split(os.path.abspath(path))
-    _remove_orphans(folder, base)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{base}.{os.getpid()}-",
-                                         suffix=TEMPORARY_SUFFIX)
-    try:
-        with os.fdopen(handle, "wb") as f:
-            _write_arrays(f, arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)   # atomic: readers see the old file or the new one
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    _sync_folder(folder)
-    return path
+    return atomic_write(path, lambda file: _write_arrays(file, arrays))
 
 
 def _write_arrays(file, arrays):
     """The one place bytes are written (tests replace it with a writer that fails midway)."""
     np.savez(file, **arrays)
-
-
-def _sync_folder(folder):
-    """Flush the rename itself to disk (POSIX); without it a power cut may undo it."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError:   # some file systems cannot sync a directory; the rename still happened
-        pass
-    finally:
-        os.close(fd)
-
-
-def _remove_orphans(folder, base):
-    """Delete temporary files of ``base`` left by a save whose process was killed (POSIX:
-    the process id in the name no longer runs). A running save's file is left alone."""
-    if os.name != "posix":
-        return
-    for leftover in glob.glob(os.path.join(glob.escape(folder), f".{glob.escape(base)}.*"
-                                           + TEMPORARY_SUFFIX)):
-        pid = os.path.basename(leftover)[len(base) + 2:].split("-", 1)[0]
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            os.kill(int(pid), 0)          # signal 0: only asks whether the process exists
-        except ProcessLookupError:
-            try:
-                os.unlink(leftover)
-            except FileNotFoundError:
-                pass
-        except OSError:
-            pass
 
 
 # --- reading --------------------------------------------------------------------------------

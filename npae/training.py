@@ -71,20 +71,23 @@ class Callback:
     ``load_state_dict(state)`` (plain numbers and lists of arrays).
     """
 
+    # Every hook is optional: the defaults below do nothing, so a callback defines only
+    # the ones it needs.
     def on_train_begin(self, model, history):
-        pass
+        """Before the first epoch (``history`` is the run's History, still empty)."""
 
     def bind(self, run):
-        pass
+        """Once, after every callback's ``on_train_begin``: the whole ``Run``."""
 
     def on_epoch_end(self, model, epoch, logs):
+        """After each epoch with its logged values; return True to stop training."""
         return False
 
     def after_epoch(self, run):
-        pass
+        """After every callback's ``on_epoch_end`` (checkpoints save here)."""
 
     def on_train_end(self, model, history):
-        pass
+        """After the last epoch, also when training stopped early."""
 
 
 class Run:

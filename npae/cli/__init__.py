@@ -131,9 +131,9 @@ class _settings:
         if self.threads is not None:
             try:
                 from threadpoolctl import threadpool_limits   # comes with scikit-learn
-            except ImportError:                               # then BLAS keeps its own
-                pass
-            else:
+            except ImportError:
+                threadpool_limits = None                      # then BLAS keeps its own
+            if threadpool_limits is not None:
                 self.limits = threadpool_limits(limits=self.threads, user_api="blas")
         return self
 

@@ -232,7 +232,7 @@ def _add_hints(function, case, build, probe, grad_names, run_case, report):
             hint = compare_hint(name, s, r, batch_size=len(probe["x"]))
             if hint:
                 report.hints.append(hint)
-    except Exception:
+    except Exception:     # hints are best effort; the failure itself is reported already
         pass
     single = _first_example(case)
     if single is not None and run_case(function, single, hints=False).passed:

@@ -26,10 +26,12 @@ class Layer:
         return self.forward(x)
 
     def forward(self, x):
-        raise NotImplementedError
+        """Abstract: compute y from x and cache what backward needs (``self._save``)."""
+        raise NotImplementedError(f"{self.name} must define forward(x)")
 
     def backward(self, dy):
-        raise NotImplementedError
+        """Abstract: add dL/dparam into each Parameter's grad and return dL/dx."""
+        raise NotImplementedError(f"{self.name} must define backward(dy)")
 
     def named_parameters(self):
         """[(name, Parameter), ...]; empty for layers without weights."""

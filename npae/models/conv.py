@@ -11,11 +11,11 @@ the loss, backward, fit, transform and reconstruct are the Autoencoder's, unchan
 import numpy as np
 
 from ..corruption import CORRUPTIONS, corrupt
-from ..errors import ShapeError
 from ..io import register_model
 from ..layers import Conv2D, ConvTranspose2D, Dense, Flatten, Reshape
 from ..sequential import Sequential
-from .autoencoder import ACTIVATIONS, Autoencoder
+from .autoencoder import Autoencoder
+from .networks import ACTIVATIONS
 
 
 def conv_encoder_decoder(input_shape=(1, 28, 28), channels=(16, 32), n_latent=32, kernel_size=3,
@@ -117,12 +117,3 @@ class ConvAutoencoder(Autoencoder):
         if self.corruption is None:
             return super()._corrupt(x, rng, **noise)
         return corrupt(x, self.corruption, self.corruption_level, rng=rng, **noise)
-
-    def _check_x(self, x, name="X"):
-        x = super()._check_x(x, name)
-        expected = tuple(int(s) for s in self.input_shape)
-        if name == "X" and x.shape[1:] != expected:
-            raise ShapeError(f"ConvAutoencoder: {name} must be images of shape (N, *{expected}), "
-                             f"got {x.shape}; load with flat=False or reshape with "
-                             f"X.reshape(-1, *{expected})")
-        return x

@@ -10,8 +10,6 @@ reparameterization and KL. E.g. 1×28×28 → 16×14×14 → 32×7×7 → F = 15
 """
 import numpy as np
 
-from .._checks import shape_str
-from ..errors import ShapeError
 from ..io import register_model
 from .conv import conv_encoder_decoder
 from .vae import VAE, gaussian_body
@@ -46,12 +44,3 @@ class ConvVAE(VAE):
             self.activation, "identity", self.rng_, dtype)
         features = encoder.layers[-1].in_features    # the code Dense's input: the heads' input
         return gaussian_body(encoder), decoder, int(self.n_latent), features, tuple(self.input_shape), dtype
-
-    def _check_x(self, x, name="X"):
-        x = super()._check_x(x, name)
-        expected = tuple(int(s) for s in self.input_shape)
-        if name == "X" and x.shape[1:] != expected:
-            raise ShapeError(f"{type(self).__name__}: {name} must be images of shape "
-                             f"{shape_str((None,) + expected)}, got {x.shape}; load with flat=False "
-                             f"or reshape with X.reshape(-1, {', '.join(map(str, expected))})")
-        return x

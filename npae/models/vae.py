@@ -33,7 +33,8 @@ from ..layers import Dense, Identity, Layer
 from ..losses import BCEWithLogits, GaussianNLL
 from ..parameter import Parameter
 from ..sequential import Sequential, skip_input_gradient, unique_parameters
-from .autoencoder import ACTIVATIONS, Autoencoder, dense_encoder_decoder, example_shape_of
+from .autoencoder import Autoencoder
+from .networks import ACTIVATIONS, dense_encoder_decoder, example_shape_of
 from .vae_generation import GenerationMixin
 from .vae_schedules import linear_ramp, steps_for
 
@@ -228,7 +229,7 @@ class VAE(GenerationMixin, Autoencoder):
     def _example_shape(self, name):
         """X goes through the body, then the heads: a body of activations only (layer_sizes
         [D, d]) leaves the shape to the μ head's Dense."""
-        if name == "Z":
+        if name == "Z" or self.input_shape is not None:
             return super()._example_shape(name)
         return example_shape_of(self.encoder_, self.mu_head_)
 

@@ -167,7 +167,7 @@ def test_fit_transform_and_score_improve_with_training():
 
 def test_example_shapes_come_from_the_first_layer_that_fixes_one():
     from npae.layers import Conv2D, Flatten, ReLU
-    from npae.models.autoencoder import example_shape_of
+    from npae.models.networks import example_shape_of
     dense = Dense(8, 4, rng=0)
     assert example_shape_of(Sequential(Sigmoid(), Sequential(ReLU(), dense))) == (8,)
     assert example_shape_of(Sequential(Sigmoid()), dense) == (8,)   # on into the next part

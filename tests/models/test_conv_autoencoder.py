@@ -74,7 +74,7 @@ def test_bad_arguments_and_inputs_are_rejected():
     with pytest.raises(ValueError, match="builds its own encoder"):
         ConvAutoencoder(encoder=npae.Identity(), decoder=npae.Identity())
     model = ConvAutoencoder((1, 8, 8), channels=(2,), n_latent=2)
-    with pytest.raises(npae.ShapeError, match=r"images of shape \(N, \*\(1, 8, 8\)\), got \(3, 64\)"):
+    with pytest.raises(npae.ShapeError, match=r"examples of shape \(N, 1, 8, 8\), got \(3, 64\); load with flat=False"):
         model.transform(np.zeros((3, 64), np.float32))
     with pytest.raises(npae.DTypeError, match="X has dtype float64 but the layer's parameters are float32"):
         model.transform(np.zeros((3, 1, 8, 8)))
@@ -146,3 +146,18 @@ def test_conv_beats_a_dense_autoencoder_with_the_same_code_and_budget():
     print(f"\ntest BCE per image after 3 epochs: conv {conv_bce:.1f}, dense {dense_bce:.1f}")
     assert conv_bce < 0.85 * dense_bce, (conv_bce, dense_bce)
     assert conv_bce < 115                                   # a mean-image model scores ~205
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ConvAutoencoder((1, 8, 8), channels=(2,), n_latent=3, seed=0),
+    lambda: npae.ConvVAE(input_shape=(1, 8, 8), channels=(2,), n_latent=3, seed=0)])
+def test_flat_images_get_the_reshape_hint(make):
+    model = make()
+    flat = np.zeros((4, 64), np.float32)
+    for call in (model.transform, model.reconstruct):
+        with pytest.raises(npae.ShapeError, match=r"X must be examples of shape \(N, 1, 8, 8\), "
+                                                   r"got \(4, 64\); load with flat=False or "
+                                                   r"reshape with X.reshape\(-1, 1, 8, 8\)"):
+            call(flat)
+    with pytest.raises(npae.ShapeError, match=r"validation_data must .*\(N, 1, 8, 8\)"):
+        model.fit(np.zeros((4, 1, 8, 8), np.float32), validation_data=flat, epochs=1, verbose=0)
