@@ -20,16 +20,28 @@ def _timed(fn):
     return time.perf_counter() - start
 
 
-def alternate(steps, warmup, rounds):
-    """Time each named step function ``rounds`` times, interleaved so every contender sees
-    the same machine load; returns {name: [seconds, ...]}."""
+def alternate(steps, warmup, rounds, block=25, settle=0.05, discard=2):
+    """Time each named step function ``rounds`` times (rounded up to whole blocks), in
+    alternating blocks of ``block`` steps so every contender sees the same machine load;
+    returns {name: [seconds, ...]}.
+
+    Blocks, not single steps: two libraries in one process each keep a pool of worker
+    threads that spin for a while after their last parallel region (OpenBLAS's pthreads,
+    PyTorch's OpenMP). Alternating step by step makes each library's spinning workers steal
+    the cores from the other's (both ran ~1.6-2.3x slower here at 2 threads). Before each
+    block we sleep ``settle`` seconds, so the other library's workers go idle, and drop
+    the block's first ``discard`` steps (they wake the pool up).
+    """
     for _ in range(warmup):
         for step in steps.values():
             step()
     times = {name: [] for name in steps}
-    for _ in range(rounds):
+    for _ in range(-(-rounds // block)):
         for name, step in steps.items():
-            times[name].append(_timed(step))
+            time.sleep(settle)
+            for _ in range(discard):
+                step()
+            times[name].extend(_timed(step) for _ in range(block))
     return times
 
 

@@ -9,7 +9,7 @@ with logits. One step = zero grads, forward + loss, backward, Adam update.
 Prints JSON: the best and median ms per step, and each layer's forward / backward ms
 (from a separately instrumented pass). If PyTorch is installed, the same net (same
 initial weights, checked by comparing the first loss) is timed in the same process,
-alternating one npae step with one torch step, and the ratio npae / torch is reported.
+in alternating blocks of steps (``common.alternate``), and the ratio npae / torch is reported.
 PyTorch is optional and never a dependency of npae.
 
 ``--threads`` caps BLAS (via threadpoolctl) and torch alike (default 1). On a machine shared
@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
+from common import alternate  # noqa: E402
 from npae.models.conv import ConvAutoencoder  # noqa: E402
 from npae.optim import Adam  # noqa: E402
 
@@ -136,7 +137,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--threads", type=int, default=1, help="BLAS and torch threads")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS threads and torch threads")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     args = parser.parse_args()
     from threadpoolctl import threadpool_limits
@@ -167,19 +168,11 @@ def run(args):
         first = model.loss(x)
         result["torch"]["first_loss"] = {"npae": round(first, 4), "torch": round(torch_step(x_torch), 4)}
 
-    for _ in range(3):           # warm-up: JIT compilation, allocator, Adam state
-        npae_step(model, optimizer, x)
-        if torch_step is not None:
-            torch_step(x_torch)
-    times = {"npae": [], "torch": []}
-    for _ in range(args.rounds):   # alternate, so both see the same machine load
-        start = time.perf_counter()
-        npae_step(model, optimizer, x)
-        times["npae"].append(time.perf_counter() - start)
-        if torch_step is not None:
-            start = time.perf_counter()
-            torch_step(x_torch)
-            times["torch"].append(time.perf_counter() - start)
+    steps = {"npae": lambda: npae_step(model, optimizer, x)}
+    if torch_step is not None:
+        steps["torch"] = lambda: torch_step(x_torch)
+    # warm-up: JIT compilation, allocator, Adam state; then alternating blocks (common.py)
+    times = alternate(steps, warmup=3, rounds=args.rounds, block=10)
 
     def summary(ts):
         return {"best_ms": round(1e3 * min(ts), 3), "median_ms": round(1e3 * float(np.median(ts)), 3)}

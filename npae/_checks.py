@@ -40,8 +40,16 @@ def check_shape(x, expected, who, name="input"):
 
 
 def check_finite(x, who, name="input"):
-    # Fast path: one reduction; the sum of finite values is finite unless it overflows.
-    if np.isfinite(np.sum(x)):
+    # Fast path: one reduction, finite unless x holds NaN or inf, or overflows (|x| ~ 1e19 in
+    # float32; then the exact test below decides). A contiguous float array's x·x is BLAS's dot,
+    # 2.5x faster than np.sum's pairwise loop: this check runs on every layer's input.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if x.dtype.kind == "f" and x.flags.c_contiguous:
+            flat = x.reshape(-1)
+            total = np.dot(flat, flat)
+        else:
+            total = np.sum(x)
+    if np.isfinite(total):
         return x
     bad = ~np.isfinite(x)
     if bad.any():

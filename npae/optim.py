@@ -36,6 +36,17 @@ class Optimizer:
         for p in self.params:
             p.zero_grad()
 
+    def _update(self, kernel, states, in_dtype):
+        """``kernel(p, g, *state, *in_dtype(dtype))`` on every Parameter's flat views.
+        ``states``: lists of arrays, one per Parameter. ``in_dtype(dtype)`` gives the scalar
+        arguments in the Parameter's dtype, so float32 runs stay float32 and the loops
+        vectorize; computed once per dtype, not once per Parameter."""
+        scalars = {}
+        for p, *state in zip(self.params, *states):
+            if p.dtype not in scalars:
+                scalars[p.dtype] = in_dtype(p.dtype)
+            kernel(*(a.reshape(-1) for a in (p.value, p.grad, *state)), *scalars[p.dtype])
+
     # --- state, for checkpoints and resuming (npae.io, npae.checkpoint) -------------------
     #: hyper-parameters and counters (plain numbers) that ``state_dict`` holds
     scalars = ("lr",)
@@ -99,11 +110,11 @@ class SGD(Optimizer):
     buffer_names = ("buffers",)
 
     def step(self):
-        for p, buf in zip(self.params, self.buffers):
-            cast = p.dtype.type          # scalars in the parameter's dtype: no float64 math
-            K.optim.sgd_update(p.value.reshape(-1), p.grad.reshape(-1), buf.reshape(-1),
-                               cast(self.lr), cast(self.momentum), self.nesterov,
-                               cast(self.weight_decay), cast(_tiny(p.dtype)))
+        def in_dtype(dtype):             # the kernel's scalar arguments, in the dtype's precision
+            cast = dtype.type
+            return (cast(self.lr), cast(self.momentum), self.nesterov, cast(self.weight_decay),
+                    cast(_tiny(dtype)))
+        self._update(K.optim.sgd_update, [self.buffers], in_dtype)
 
 
 class Adam(Optimizer):
@@ -138,13 +149,13 @@ class Adam(Optimizer):
         self.t += 1
         bias_correction1 = 1.0 - self.beta1 ** self.t
         bias_correction2 = 1.0 - self.beta2 ** self.t
-        for p, m, v in zip(self.params, self.m, self.v):
-            cast = p.dtype.type          # scalars in the parameter's dtype: no float64 math
-            K.optim.adam_update(p.value.reshape(-1), p.grad.reshape(-1), m.reshape(-1),
-                                v.reshape(-1), cast(self.lr / bias_correction1),
-                                cast(self.beta1), cast(self.beta2), cast(1.0 - self.beta1),
-                                cast(1.0 - self.beta2), cast(self.eps), cast(self.weight_decay),
-                                cast(1.0 / math.sqrt(bias_correction2)), cast(_tiny(p.dtype)))
+
+        def in_dtype(dtype):             # the kernel's scalar arguments, in the dtype's precision
+            cast = dtype.type
+            return (cast(self.lr / bias_correction1), cast(self.beta1), cast(self.beta2),
+                    cast(1.0 - self.beta1), cast(1.0 - self.beta2), cast(self.eps),
+                    cast(self.weight_decay), cast(1.0 / math.sqrt(bias_correction2)), cast(_tiny(dtype)))
+        self._update(K.optim.adam_update, [self.m, self.v], in_dtype)
 
 
 #: class name -> optimizer class, for files that store an optimizer's state (npae.io).

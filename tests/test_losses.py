@@ -123,3 +123,17 @@ def test_bad_loss_inputs():
         npae.GaussianNLL(0.0)
     with pytest.raises(ValueError, match="variance must be > 0 everywhere"):
         npae.GaussianNLL()(np.zeros((1, 2)), np.zeros((1, 2)), np.array([1.0, 0.0]))
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 3e-7), (np.float64, 1e-15)])
+def test_bce_with_logits_log1p_series_is_accurate_term_by_term(dtype, rtol, backend):
+    """The Numba loop's log1p(e^-|z|) is a series (the NumPy twin calls log1p): each
+    example's loss, ``softplus(z)`` with t = 0, must match a float64 reference to a few ulps,
+    from z = 0 (e = 1, the series' worst point) to z = ±100 (below z = -87, float32's e^z is a
+    denormal with fewer significant bits: there the bar is absolute, the smallest normal)."""
+    z = np.concatenate([[0.0, -0.0, 1e-30, -1e-8], np.linspace(-100, 100, 4001)]).astype(dtype)
+    loss = npae.BCEWithLogits()
+    per_example = np.array([loss(v.reshape(1, 1), np.zeros((1, 1), dtype)) for v in z])
+    z64 = z.astype(np.float64)
+    exact = np.maximum(z64, 0) + np.log1p(np.exp(-np.abs(z64)))
+    np.testing.assert_allclose(per_example, exact, rtol=rtol, atol=np.finfo(dtype).tiny)

@@ -140,7 +140,7 @@ class Conv2D(_Convolution):
     def backward(self, dy):
         cache = self._saved(dy)
         dy_mat = dy.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)   # (F, N·H_out·W_out)
-        self.W.grad += (dy_mat @ cache["cols"].T).reshape(self.W.shape)
+        self.W.add_matmul(dy_mat, cache["cols"].T)    # W.grad += dy_mat colsᵀ, reshaped to W's shape
         self._add_bias_grad(dy)
         if not self.input_grad:            # the model's data: dL/dx is not needed
             return None
@@ -227,7 +227,7 @@ class ConvTranspose2D(_Convolution):
         kh, kw = self.kernel_size
         dcols = np.empty((self.out_channels * kh * kw, n * h * w), dy.dtype)
         K.conv.im2col(np.ascontiguousarray(dy), *self._geometry(), dcols)   # Conv2D's forward
-        self.W.grad += (cache["x_mat"] @ dcols.T).reshape(self.W.shape)
+        self.W.add_matmul(cache["x_mat"], dcols.T)    # W.grad += x_mat dcolsᵀ, reshaped to W's shape
         self._add_bias_grad(dy)
         dx_mat = self.W.value.reshape(self.in_channels, -1) @ dcols          # (C_in, N·H·W)
         return np.ascontiguousarray(dx_mat.reshape(self.in_channels, n, h, w).transpose(1, 0, 2, 3))

@@ -60,7 +60,7 @@ class Dense(Layer):
 
     def backward(self, dy):
         x = self._saved(dy)["x"]
-        self.W.grad += x.T @ dy        # += : a Parameter may be used twice (tied weights)
+        self.W.add_matmul(x.T, dy)     # W.grad += xᵀ dy (+= : a tied W is used twice)
         if self.b is not None:
             self.b.grad += dy.sum(axis=0)
         return dy @ self.W.value.T if self.input_grad else None
@@ -97,7 +97,7 @@ class TiedDense(Layer):
 
     def backward(self, dy):
         x = self._saved(dy)["x"]
-        self.W.grad += dy.T @ x
+        self.W.add_matmul(dy.T, x)     # W.grad += dyᵀ x
         if self.b is not None:
             self.b.grad += dy.sum(axis=0)
         return dy @ self.W.value if self.input_grad else None

@@ -1,0 +1,33 @@
+"""The input checks every layer runs: a NaN or inf anywhere is found, huge finite values are not
+mistaken for one, and nothing warns on the way."""
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from npae._checks import check_finite
+from npae.errors import NonFiniteError
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+@given(shape=st.tuples(st.integers(1, 9), st.integers(1, 9)), where=st.integers(0, 80),
+       bad=st.sampled_from([np.nan, np.inf, -np.inf]))
+def test_a_single_non_finite_value_is_found_in_any_layout(dtype, layout, shape, where, bad):
+    x = np.full((shape[0], 2 * shape[1]), 0.5, dtype)
+    x = {"C": x[:, :shape[1]].copy(), "F": np.asfortranarray(x[:, :shape[1]]), "strided": x[:, ::2]}[layout]
+    x[np.unravel_index(where % x.size, x.shape)] = bad
+    with pytest.raises(NonFiniteError, match=r"X contains NaN or inf \(1 of"):
+        check_finite(x, "who", "X")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_huge_finite_values_pass_without_warnings(dtype):
+    """x·x overflows for |x| > sqrt(max): the fast path must hand over to the exact test."""
+    big = np.finfo(dtype).max
+    x = np.array([[big, -big, 1.0], [big, big, big]], dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert check_finite(x, "who") is x

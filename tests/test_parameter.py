@@ -1,0 +1,83 @@
+"""Parameter: lazy zeroing and products written straight into the gradient."""
+import numpy as np
+import pytest
+
+import npae
+from npae import Parameter
+
+
+@pytest.fixture
+def p(rng):
+    return Parameter(rng.standard_normal((3, 4)).astype(np.float32), "W")
+
+
+def test_zero_grad_is_seen_as_zeros_even_though_the_array_is_not_cleared_yet(p):
+    p.grad += 5
+    p.zero_grad()
+    assert p._grad[0, 0] == 5                    # not cleared yet: nothing read it
+    assert np.all(p.grad == 0)                   # reading clears it
+    p.grad += 1
+    assert np.all(p.grad == 1)
+
+
+def test_add_matmul_writes_after_zero_grad_and_adds_after_that(p, rng):
+    a, b = (rng.standard_normal(s).astype(np.float32) for s in ((3, 5), (5, 4)))
+    p.grad += 7                                  # stale numbers that must not survive
+    p.zero_grad()
+    p.add_matmul(a, b)
+    np.testing.assert_array_equal(p.grad, a @ b)
+    p.add_matmul(a, b)                           # a second use (tied weights) adds
+    np.testing.assert_allclose(p.grad, 2 * (a @ b), rtol=1e-6)
+    p.zero_grad()
+    p.grad += 1                                  # += after zero_grad starts from zeros
+    p.add_matmul(a, b)
+    np.testing.assert_allclose(p.grad, 1 + a @ b, rtol=1e-6)
+
+
+def test_add_matmul_reshapes_to_the_parameter_shape(rng):
+    w = Parameter(np.zeros((2, 3, 2, 2), np.float64), "conv W")
+    a, b = rng.standard_normal((2, 7)), rng.standard_normal((7, 12))
+    w.zero_grad()
+    w.add_matmul(a, b)
+    np.testing.assert_array_equal(w.grad, (a @ b).reshape(2, 3, 2, 2))
+    w.add_matmul(a, b)
+    np.testing.assert_allclose(w.grad, 2 * (a @ b).reshape(2, 3, 2, 2), rtol=1e-14)
+
+
+def test_add_matmul_of_another_dtype_still_adds_correctly(p, rng):
+    a, b = rng.standard_normal((3, 2)), rng.standard_normal((2, 4))     # float64 into float32
+    p.zero_grad()
+    p.add_matmul(a, b)
+    assert p.grad.dtype == np.float32
+    np.testing.assert_allclose(p.grad, a @ b, rtol=1e-6)
+
+
+def test_assigning_grad_copies_into_the_array_and_checks_the_shape(p):
+    array = p.grad
+    p.zero_grad()
+    p.grad = np.full((3, 4), 2.0)
+    assert p.grad is array and np.all(array == 2)
+    with pytest.raises(npae.ShapeError, match=r"grad must have shape \(3, 4\)"):
+        p.grad = np.zeros(4)
+
+
+def test_a_training_step_after_lazy_zeroing_matches_eager_zeroing(rng):
+    """The optimizer reads every gradient; a Parameter that got none this step is zero."""
+    model = npae.Sequential(npae.Dense(6, 5, rng=1), npae.ReLU(), npae.Dense(5, 6, rng=2))
+    unused = Parameter(np.ones(3, np.float32), "unused")
+    opt = npae.SGD(model.parameters() + [unused], lr=0.1)
+    x = rng.random((4, 6), dtype=np.float32)
+    for p in opt.params:
+        p.grad += 100                            # garbage from an earlier step
+    opt.zero_grad()
+    model.backward(model.forward(x) - x)
+    expected = [p.grad.copy() for p in opt.params]
+    for p in opt.params:
+        p.grad.fill(0)
+    model.forward(x)
+    model.backward(model.forward(x) - x)
+    for p, e in zip(opt.params, expected):
+        np.testing.assert_array_equal(p.grad, e)
+    assert np.all(expected[-1] == 0)
+    opt.step()
+    np.testing.assert_array_equal(unused.value, 1)
