@@ -20,7 +20,7 @@ def _timed(fn):
     return time.perf_counter() - start
 
 
-def alternate(steps, warmup, rounds, block=25, settle=0.05, discard=2):
+def alternate(steps, warmup, rounds, block=25, settle=0.25, discard=2):
     """Time each named step function ``rounds`` times (rounded up to whole blocks), in
     alternating blocks of ``block`` steps so every contender sees the same machine load;
     returns {name: [seconds, ...]}.
@@ -29,8 +29,9 @@ def alternate(steps, warmup, rounds, block=25, settle=0.05, discard=2):
     threads that spin for a while after their last parallel region (OpenBLAS's pthreads,
     PyTorch's OpenMP). Alternating step by step makes each library's spinning workers steal
     the cores from the other's (both ran ~1.6-2.3x slower here at 2 threads). Before each
-    block we sleep ``settle`` seconds, so the other library's workers go idle, and drop
-    the block's first ``discard`` steps (they wake the pool up).
+    block we sleep ``settle`` seconds, so the other library's workers go to sleep (OpenBLAS
+    spins for 2^28 cycles, ~0.1 s here, before it does), and drop the block's first
+    ``discard`` steps (they wake the pool up).
     """
     for _ in range(warmup):
         for step in steps.values():

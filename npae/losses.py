@@ -110,7 +110,7 @@ class BCEWithLogits(Loss):
     def forward(self, pred, target):
         p, t = self._check(pred, target)
         _check_unit_interval(t, self.name)
-        # SIMD exp/log + one fused loop
+        # NumPy's SIMD exp, then one fused loop (log1p as a series, loss sum, gradient)
         return self._run(K.losses.bce_with_logits, pred, target, checked=(p, t))
 
 

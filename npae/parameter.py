@@ -16,8 +16,10 @@ class Parameter:
     ``zero_grad()`` is lazy: it only marks the gradient as zero. The array is
     cleared when ``grad`` is next read, or skipped altogether when the first
     contribution is a matrix product written straight into it (``add_matmul``):
-    a weight gradient is usually the whole product xᵀ dy, and clearing 1.6 MB only
-    to add the product to it is two wasted passes over memory.
+    a weight gradient is usually the whole product xᵀ dy, and clearing a big W's
+    gradient only to add the product to it is two wasted passes over memory.
+    So read ``p.grad`` afresh in each backward pass: an array kept from before
+    ``zero_grad()`` still holds the old numbers, and what is added to it is lost.
     """
 
     def __init__(self, value, name="param"):
@@ -28,7 +30,7 @@ class Parameter:
         # e.g. a read-only array, which would otherwise fail at the first optimizer step.
         self.value = np.require(value, requirements=["C", "W"])
         self._grad = np.zeros_like(self.value)
-        self._zero_pending = False   # True: _grad holds stale numbers that stand for zeros
+        self._zero_pending = True    # _grad's numbers stand for zeros (it is zeros now, too)
         self.name = name
 
     @property
@@ -51,12 +53,19 @@ class Parameter:
         self._zero_pending = False
 
     def add_matmul(self, a, b):
-        """grad += (a @ b).reshape(value's shape), for 2-D a (m, k) and b (k, n).
+        """grad += a @ b  for a (m, k) and b (k, n): (m, n) must be the value's shape, or for
+        a value of more dimensions (a convolution's W) its shape (m, ...) in C order, m · n
+        = value.size.
 
         Right after ``zero_grad`` the product goes straight into the gradient array
         (BLAS writes it; no temporary, no clearing, no addition)."""
+        m, n = a.shape[0], b.shape[1]
+        fits = (m, n) == self.shape if self.value.ndim == 2 else (m == self.shape[0] and m * n == self.size)
+        if not fits:
+            raise ShapeError(f"Parameter {self.name!r}: a product of shape ({m}, {n}) cannot be added "
+                             f"to a gradient of shape {self.shape} (a transposed product?)")
         if self._zero_pending and a.dtype == b.dtype == self.dtype:
-            np.matmul(a, b, out=self._grad.reshape(a.shape[0], b.shape[1]))
+            np.matmul(a, b, out=self._grad.reshape(m, n))
             self._zero_pending = False
         else:
             self.grad += (a @ b).reshape(self.shape)

@@ -108,14 +108,16 @@ def test_optimizers_take_models_and_dedupe_tied_parameters():
 
 
 def test_parameters_of_both_dtypes_each_get_scalars_in_their_own_precision():
-    """0.1 is not a float32 number: a float64 Parameter updated with a float32 learning rate
-    would land on 1 - 0.10000000149, and a float32 one updated in float64 would round differently."""
+    """p = 1 − lr · g with lr = 0.3, g = 3: in float64, 1 − 0.9 = 0.09999999999999998; in
+    float32, 0.3f · 3 rounds to 0.90000004f, leaving 0.099999964f. Scalars of the wrong
+    precision land on the other number (float32(0.1) = 0.1f, not 0.099999964f)."""
     p32 = npae.Parameter(np.ones(3, np.float32))
     p64 = npae.Parameter(np.ones(3, np.float64))
-    opt = npae.SGD([p32, p64], lr=0.1)
-    p32.grad[...] = 1
-    p64.grad[...] = 1
+    opt = npae.SGD([p32, p64], lr=0.3)
+    p32.grad[...] = 3
+    p64.grad[...] = 3
     opt.step()
     assert p32.value.dtype == np.float32 and p64.value.dtype == np.float64
-    np.testing.assert_array_equal(p64.value, 1 - 0.1)
-    np.testing.assert_array_equal(p32.value, np.float32(1) - np.float32(0.1))
+    np.testing.assert_array_equal(p64.value, 1 - 0.3 * 3)
+    np.testing.assert_array_equal(p32.value, np.float32(1) - np.float32(0.3) * np.float32(3))
+    assert np.float32(1) - np.float32(0.3) * np.float32(3) != np.float32(1 - 0.3 * 3)

@@ -37,6 +37,7 @@ def test_add_matmul_writes_after_zero_grad_and_adds_after_that(p, rng):
 def test_add_matmul_reshapes_to_the_parameter_shape(rng):
     w = Parameter(np.zeros((2, 3, 2, 2), np.float64), "conv W")
     a, b = rng.standard_normal((2, 7)), rng.standard_normal((7, 12))
+    w.grad += 7                                  # stale numbers that must not survive
     w.zero_grad()
     w.add_matmul(a, b)
     np.testing.assert_array_equal(w.grad, (a @ b).reshape(2, 3, 2, 2))
@@ -46,6 +47,7 @@ def test_add_matmul_reshapes_to_the_parameter_shape(rng):
 
 def test_add_matmul_of_another_dtype_still_adds_correctly(p, rng):
     a, b = rng.standard_normal((3, 2)), rng.standard_normal((2, 4))     # float64 into float32
+    p.grad += 7
     p.zero_grad()
     p.add_matmul(a, b)
     assert p.grad.dtype == np.float32
@@ -81,3 +83,23 @@ def test_a_training_step_after_lazy_zeroing_matches_eager_zeroing(rng):
     assert np.all(expected[-1] == 0)
     opt.step()
     np.testing.assert_array_equal(unused.value, 1)
+
+
+def test_add_matmul_rejects_a_transposed_product_even_when_the_sizes_agree(rng):
+    w = Parameter(np.zeros((3, 2)), "W")
+    with pytest.raises(npae.ShapeError, match=r"product of shape \(2, 3\) cannot be added to a gradient of "
+                                              r"shape \(3, 2\)"):
+        w.add_matmul(rng.standard_normal((2, 5)), rng.standard_normal((5, 3)))
+    conv = Parameter(np.zeros((4, 3, 2, 2)), "conv W")
+    with pytest.raises(npae.ShapeError, match="cannot be added"):
+        conv.add_matmul(rng.standard_normal((3, 5)), rng.standard_normal((5, 16)))
+
+
+def test_a_new_parameter_takes_the_direct_write_on_its_first_product(p, rng, monkeypatch):
+    a, b = (rng.standard_normal(s).astype(np.float32) for s in ((3, 5), (5, 4)))
+    calls = []
+    real = np.matmul
+    monkeypatch.setattr(np, "matmul", lambda *args, **kw: calls.append(kw.get("out") is not None) or real(*args, **kw))
+    p.add_matmul(a, b)
+    assert calls == [True]
+    np.testing.assert_array_equal(p.grad, a @ b)

@@ -100,7 +100,8 @@ for name, value in params.items():
 # ## The same network from npae's layers
 #
 # Each npae layer keeps its forward and its backward side by side: `Dense.backward` is
-# exactly the three lines above (`W.grad += xᵀ dy`, `b.grad += Σ dy`, return `dy Wᵀ`),
+# the three lines above (`W.grad += xᵀ dy`, written `W.add_matmul(x.T, dy)` so that BLAS
+# puts the product straight into the gradient; `b.grad += Σ dy`; return `dy Wᵀ`),
 # `Sigmoid.backward` is `dy ⊙ y (1 − y)`. Copy our weights in and the gradients agree.
 
 # %%

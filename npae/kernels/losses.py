@@ -65,8 +65,10 @@ def atanh_coefficients(dtype):
     """(1, 1/3, 1/5, ..., 1/31) in ``dtype``: the series 2 atanh(s) = 2 Σ_k s^(2k+1) / (2k+1).
 
     With s = e / (2 + e), 2 atanh(s) = log((1 + s) / (1 - s)) = log1p(e). For e in [0, 1],
-    s <= 1/3 and s² <= 1/9, so 16 terms leave a truncation error (1/9)^16 / 33 < 1e-16,
-    below float64's rounding. Given in the data's dtype, float32 runs stay float32
+    s <= 1/3 and s² <= 1/9, so 16 terms leave a relative truncation error (1/9)^16 / 33 <
+    2e-17, below float64's rounding; with the rounding of each step the result is within
+    2.3 ulps of log1p(e) in float32 and float64 (np.log1p: 0.74). float32 would need only
+    8 terms; one term count keeps one loop for both dtypes. Given in the data's dtype, float32 runs stay float32
     (Python float constants would make the loop float64, at half the SIMD width)."""
     dtype = np.dtype(dtype)
     if dtype not in _COEFFICIENTS:
