@@ -1,6 +1,6 @@
 """Time one training step of the convolutional autoencoder (batch 128, float32, Adam).
 
-    python benchmarks/conv_ae.py [--threads 1] [--batch 128] [--rounds 30] [--no-torch]
+    python benchmarks/conv_ae.py [--threads 1] [--batch 128] [--rounds 100] [--no-torch]
 
 The net is ``ConvAutoencoder()``'s: 1×28×28 → Conv(1→16, 3, s2) → ReLU → Conv(16→32, 3, s2)
 → ReLU → Dense(1568→32) → Dense(32→1568) → ReLU → ConvT(32→16) → ReLU → ConvT(16→1) → BCE
@@ -136,7 +136,7 @@ def torch_twin(model):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads and torch threads")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     args = parser.parse_args()

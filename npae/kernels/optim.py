@@ -22,7 +22,11 @@ def _adam_update_numpy(p, g, m, v, step_size, beta1, beta2, one_minus_beta1, one
     p -= step_size * m / (np.sqrt(v) * inv_sqrt_bias_correction2 + eps)
 
 
-@with_twin(_adam_update_numpy)
+# This loop is bound by arithmetic, not memory: it runs as fast on 8k elements (in L1) as on
+# 1M. The flush as an `if` (a masked select) instead of a product with a bool (a conversion
+# and a multiply), and "contract" (fused multiply-adds), took it from 0.60 to 0.48 ns per
+# element here; the square root and the division, one slow unit, are what remains.
+@with_twin(_adam_update_numpy, fastmath={"contract"})
 def adam_update(p, g, m, v, step_size, beta1, beta2, one_minus_beta1, one_minus_beta2,
                 eps, weight_decay, inv_sqrt_bias_correction2, tiny):
     """m <- b1 m + (1-b1) g,  v <- b2 v + (1-b2) g²,  with g <- g + wd p;
@@ -32,12 +36,15 @@ def adam_update(p, g, m, v, step_size, beta1, beta2, one_minus_beta1, one_minus_
     rearranged so no element needs two divisions. Scalars come in p's dtype (the
     optimizer casts them) so float32 runs stay float32 and the loop vectorizes.
     """
+    zero = tiny - tiny                  # 0 in p's dtype
     for i in range(p.size):
         grad = g[i] + weight_decay * p[i]
         mi = beta1 * m[i] + one_minus_beta1 * grad
         vi = beta2 * v[i] + one_minus_beta2 * grad * grad
-        mi = mi * (abs(mi) >= tiny)     # flush denormals; a product, so the loop vectorizes
-        vi = vi * (vi >= tiny)
+        if abs(mi) < tiny:              # flush denormals (LLVM makes these a masked select)
+            mi = zero
+        if vi < tiny:
+            vi = zero
         m[i] = mi
         v[i] = vi
         p[i] -= step_size * mi / (np.sqrt(vi) * inv_sqrt_bias_correction2 + eps)
@@ -63,7 +70,8 @@ def sgd_update(p, g, buf, lr, momentum, nesterov, weight_decay, tiny):
             p[i] -= lr * grad
             continue
         b = momentum * buf[i] + grad
-        b = b * (abs(b) >= tiny)
+        if abs(b) < tiny:               # flush denormals
+            b = tiny - tiny
         buf[i] = b
         if nesterov:
             p[i] -= lr * (grad + momentum * b)

@@ -85,9 +85,21 @@ class _Convolution(Layer):
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         return kh, kw, sh, sw, ph, pw
 
-    def _add_bias_grad(self, dy):
+    def _add_bias(self, y):
+        """y[n, f] += b[f] in place, over a (N, F, H·W) view (y is C-contiguous): NumPy's
+        broadcast over two trailing axes of the 4-D array is ~1.7x slower."""
         if self.b is not None:
-            self.b.grad += dy.sum(axis=(0, 2, 3))
+            n, f = y.shape[:2]
+            y.reshape(n, f, -1)[...] += self.b.value[:, None]
+
+    def _add_bias_grad(self, dy):
+        """b.grad += Σ_{n,i,j} dy[n, :, i, j] as two matrix-vector products, 1_Nᵀ (dy 1_HW):
+        BLAS's dot products are ~4x faster than a sum over axes (0, 2, 3)."""
+        if self.b is not None:
+            n, f = dy.shape[:2]
+            rows = np.ascontiguousarray(dy).reshape(n * f, -1)       # one row per (n, f)
+            per_image = rows @ np.ones(rows.shape[1], dy.dtype)       # (N·F,): Σ_{i,j}
+            self.b.grad += np.ones(n, dy.dtype) @ per_image.reshape(n, f)
 
 
 class Conv2D(_Convolution):
@@ -132,8 +144,7 @@ class Conv2D(_Convolution):
         out = self.W.value.reshape(self.out_channels, -1) @ cols          # (F, N·H_out·W_out)
         y = np.empty((n, self.out_channels, ho, wo), x.dtype)
         y[...] = out.reshape(self.out_channels, n, ho, wo).transpose(1, 0, 2, 3)   # -> NCHW
-        if self.b is not None:
-            y += self.b.value[:, None, None]
+        self._add_bias(y)
         self._save(y, cols=cols, x_shape=x.shape)
         return y
 
@@ -216,17 +227,17 @@ class ConvTranspose2D(_Convolution):
         cols = self.W.value.reshape(self.in_channels, -1).T @ x_mat          # (C_out·k_h·k_w, N·H·W)
         y = np.empty((len(x), self.out_channels, ho, wo), x.dtype)
         K.conv.col2im(np.ascontiguousarray(cols), *self._geometry(), y)
-        if self.b is not None:
-            y += self.b.value[:, None, None]
+        self._add_bias(y)
         self._save(y, x_mat=x_mat, x_shape=x.shape)
         return y
 
     def backward(self, dy):
         cache = self._saved(dy)
+        dy = np.ascontiguousarray(dy)      # im2col indexes C-contiguous memory
         n, _, h, w = cache["x_shape"]
         kh, kw = self.kernel_size
         dcols = np.empty((self.out_channels * kh * kw, n * h * w), dy.dtype)
-        K.conv.im2col(np.ascontiguousarray(dy), *self._geometry(), dcols)   # Conv2D's forward
+        K.conv.im2col(dy, *self._geometry(), dcols)   # Conv2D's forward
         self.W.add_matmul(cache["x_mat"], dcols.T)    # W.grad += x_mat dcolsᵀ, reshaped to W's shape
         self._add_bias_grad(dy)
         dx_mat = self.W.value.reshape(self.in_channels, -1) @ dcols          # (C_in, N·H·W)

@@ -242,7 +242,7 @@ class VAE(GenerationMixin, Autoencoder):
         mu, raw_log_var, log_var = self._encode(x)
         if eps is None:
             rng = self.rng_ if rng is None else np.random.default_rng(rng)
-            eps = rng.standard_normal((int(self.n_samples),) + mu.shape).astype(self.dtype_)
+            eps = rng.standard_normal((int(self.n_samples),) + mu.shape, dtype=self.dtype_)
         z = G.reparameterize(mu, log_var, eps)
         k, n = eps.shape[:2]
         out = self.decoder_.forward(z.reshape(k * n, self.n_latent_))

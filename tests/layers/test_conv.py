@@ -167,6 +167,26 @@ def test_float32_matches_float64(rng):
                                rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("layer_type", [Conv2D, ConvTranspose2D])
+def test_bias_is_added_per_channel_and_its_gradient_sums_batch_and_pixels(layer_type, rng):
+    # the bias paths use a (N, F, H·W) view and two matrix-vector products; check them
+    # against the defining sums, with a dy that is not C-contiguous
+    layer = layer_type(2, 3, 3, stride=2, padding=1, rng=1, dtype=np.float64)
+    x = rng.standard_normal((4, 2, 5, 5))
+    layer.b.value[:] = [1.0, -2.0, 0.5]
+    y_with = layer.forward(x)
+    b, layer.b = layer.b, None
+    y_without = layer.forward(x)
+    layer.b = b
+    np.testing.assert_allclose(y_with - y_without, np.broadcast_to(b.value[:, None, None], y_with.shape),
+                               rtol=0, atol=1e-12)
+    layer.forward(x)
+    dy = np.asfortranarray(rng.standard_normal(y_with.shape))
+    layer.zero_grad()
+    layer.backward(dy)
+    np.testing.assert_allclose(layer.b.grad, [dy[:, f].sum() for f in range(3)], rtol=1e-12)
+
+
 def test_initialisations_use_convolutional_fans():
     w = Conv2D(16, 32, 3, init="he", rng=0).W.value
     assert w.shape == (32, 16, 3, 3)

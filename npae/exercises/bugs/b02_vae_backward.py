@@ -6,5 +6,5 @@ class VAE(_VAE):
     def backward(self):
         c = self._cache
         # the reparameterization's derivative needs ε: draw it the way forward does
-        c["eps"] = self.rng_.standard_normal(c["eps"].shape).astype(self.dtype_)
+        c["eps"] = self.rng_.standard_normal(c["eps"].shape, dtype=self.dtype_)
         super().backward()
