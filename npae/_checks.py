@@ -5,6 +5,7 @@ student reading the message knows which line of their code to look at.
 """
 import numpy as np
 
+from . import kernels as K
 from .errors import DTypeError, NonFiniteError, ShapeError
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -42,18 +43,13 @@ def check_shape(x, expected, who, name="input"):
 def check_finite(x, who, name="input"):
     """Return x (an array of any shape) if every element is finite; NonFiniteError naming
     ``who`` and ``name`` and counting the NaN/inf values otherwise."""
-    # Fast path: one reduction, finite unless x holds NaN or inf, or overflows (|x| ~ 1e19 in
-    # float32; then the exact test below decides). A contiguous float array's x·x is BLAS's dot,
-    # 2.5x faster than np.sum's pairwise loop: this check runs on every layer's input.
-    with np.errstate(over="ignore", invalid="ignore"):
-        if x.dtype.kind == "f" and x.flags.c_contiguous:
-            flat = np.asarray(x).reshape(-1)      # asarray: an np.matrix stays 2-D
-            total = np.dot(flat, flat)
-        else:
-            total = np.sum(x)
-    if np.isfinite(total):
+    # This runs on every layer's input: a contiguous float array takes the one-pass kernel
+    # (3x faster than BLAS's dot x·x, which also needed np.errstate for its overflow warning).
+    if x.dtype in FLOAT_DTYPES and x.flags.c_contiguous and x.size:
+        finite = K.checks.all_finite(np.asarray(x).reshape(-1))   # asarray: an np.matrix stays 2-D
+    else:
+        finite = bool(np.isfinite(x).all())
+    if finite:
         return x
     bad = ~np.isfinite(x)
-    if bad.any():
-        raise NonFiniteError(f"{who}: {name} contains NaN or inf ({int(bad.sum())} of {x.size} values)")
-    return x
+    raise NonFiniteError(f"{who}: {name} contains NaN or inf ({int(bad.sum())} of {x.size} values)")

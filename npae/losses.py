@@ -27,7 +27,8 @@ class Loss:
     def __call__(self, pred, target, *args, **kwargs):
         return self.forward(pred, target, *args, **kwargs)
 
-    def _check(self, pred, target):
+    def _check(self, pred, target, values=True):
+        """Types, shapes and (``values``) finiteness; returns flat contiguous (pred, target)."""
         check_float_array(pred, self.name, "prediction")
         check_float_array(target, self.name, "target", dtype=pred.dtype)
         if pred.shape != target.shape:
@@ -35,8 +36,9 @@ class Loss:
                              f"got {pred.shape} and {target.shape}")
         if pred.ndim == 0 or pred.size == 0:
             raise ShapeError(f"{self.name}: expected a non-empty batch (N, ...), got {pred.shape}")
-        check_finite(pred, self.name, "prediction")
-        check_finite(target, self.name, "target")
+        if values:
+            check_finite(pred, self.name, "prediction")
+            check_finite(target, self.name, "target")
         return np.ascontiguousarray(pred).reshape(-1), np.ascontiguousarray(target).reshape(-1)
 
     def _run(self, kernel, pred, target, *args, checked=None):
@@ -44,7 +46,7 @@ class Loss:
         ``checked``: the flat (pred, target) from an earlier ``_check``, if any."""
         p, t = checked if checked is not None else self._check(pred, target)
         grad = np.empty(pred.shape, pred.dtype)
-        total = kernel(p, t, *args, 1.0 / len(pred), grad.reshape(-1))
+        total = kernel(p, t, *args, _scale(pred), grad.reshape(-1))
         self._grad = grad
         return total / len(pred)
 
@@ -108,10 +110,16 @@ class BCEWithLogits(Loss):
     """
 
     def forward(self, pred, target):
-        p, t = self._check(pred, target)
-        _check_unit_interval(t, self.name)
-        # NumPy's SIMD exp, then one fused loop (log1p as a series, loss sum, gradient)
-        return self._run(K.losses.bce_with_logits, pred, target, checked=(p, t))
+        p, t = self._check(pred, target, values=False)
+        grad = np.empty(pred.shape, pred.dtype)
+        # One fused pass: loss sum, gradient, and how far targets stray outside [0, 1].
+        total, outside = K.losses.bce_with_logits(p, t, _scale(pred), grad.reshape(-1))
+        if outside != 0 or not math.isfinite(total):    # NaN, inf or a bad target somewhere:
+            check_finite(pred, self.name, "prediction")  # find it and say what it is
+            check_finite(target, self.name, "target")
+            _check_unit_interval(t, self.name)
+        self._grad = grad
+        return total / len(pred)
 
 
 class GaussianNLL(Loss):
@@ -160,6 +168,12 @@ class GaussianNLL(Loss):
         axes = tuple(i for i, s in enumerate(var.shape) if s == 1 and g.shape[i] != 1)
         self.variance_grad = g.sum(axis=axes, keepdims=True) if axes else g
         return total / n
+
+
+def _scale(pred):
+    """1/N in the prediction's dtype: a Python float would make a float32 kernel compute
+    its gradient in float64."""
+    return pred.dtype.type(1.0 / len(pred))
 
 
 def _check_unit_interval(t, who):

@@ -1,10 +1,10 @@
-"""Optimizers: update every Parameter in place with one fused kernel per Parameter."""
+"""Optimizers: update every Parameter in place, one fused kernel call over all of them."""
 import math
 
 import numpy as np
 
 from . import kernels as K
-from .parameter import Parameter
+from .parameter import FlatParameters, Parameter
 from .sequential import unique_parameters
 
 
@@ -26,26 +26,35 @@ def _tiny(dtype):
 
 
 class Optimizer:
+    """Base class. The Parameters are gathered into one flat array per dtype
+    (``FlatParameters``: each Parameter's value and grad become views into it), so a step is
+    one fused kernel call over all of them; the optimizer's state is laid out the same way."""
+
     def __init__(self, params, lr):
         if not lr > 0:
             raise ValueError(f"{type(self).__name__}: learning rate must be > 0, got {lr}")
         self.params = _collect(params)
         self.lr = float(lr)
+        dtypes = list(dict.fromkeys(p.dtype for p in self.params))
+        self._groups = [FlatParameters([p for p in self.params if p.dtype == d]) for d in dtypes]
 
     def zero_grad(self):
         for p in self.params:
             p.zero_grad()
 
-    def _update(self, kernel, states, in_dtype):
-        """``kernel(p, g, *state, *in_dtype(dtype))`` on every Parameter's flat views.
-        ``states``: lists of arrays, one per Parameter. ``in_dtype(dtype)`` gives the scalar
-        arguments in the Parameter's dtype, so float32 runs stay float32 and the loops
-        vectorize; computed once per dtype, not once per Parameter."""
-        scalars = {}
-        for p, *state in zip(self.params, *states):
-            if p.dtype not in scalars:
-                scalars[p.dtype] = in_dtype(p.dtype)
-            kernel(*(a.reshape(-1) for a in (p.value, p.grad, *state)), *scalars[p.dtype])
+    def _new_state(self):
+        """A zero state: (one flat array per group, one view per Parameter in ``params`` order)."""
+        flats = [np.zeros_like(group.values) for group in self._groups]
+        views = {id(p): view for group, flat in zip(self._groups, flats)
+                 for p, view in zip(group.params, group.views_of(flat))}
+        return flats, [views[id(p)] for p in self.params]
+
+    def _update(self, kernel, flat_states, in_dtype):
+        """``kernel(values, grads, *state, *in_dtype(dtype))`` once per dtype group, on the flat
+        arrays. ``in_dtype(dtype)`` gives the scalar arguments in that dtype, so float32 runs
+        stay float32 and the loops vectorize."""
+        for group, *state in zip(self._groups, *flat_states):
+            kernel(*group.gather(), *state, *in_dtype(group.dtype))
 
     # --- state, for checkpoints and resuming (npae.io, npae.checkpoint) -------------------
     #: hyper-parameters and counters (plain numbers) that ``state_dict`` holds
@@ -104,7 +113,7 @@ class SGD(Optimizer):
         if weight_decay < 0:
             raise ValueError(f"SGD: weight_decay must be >= 0, got {weight_decay}")
         self.momentum, self.nesterov, self.weight_decay = float(momentum), bool(nesterov), float(weight_decay)
-        self.buffers = [np.zeros_like(p.value) for p in self.params]
+        self._flat_buffers, self.buffers = self._new_state()
 
     scalars = ("lr", "momentum", "nesterov", "weight_decay")
     buffer_names = ("buffers",)
@@ -114,7 +123,7 @@ class SGD(Optimizer):
             cast = dtype.type
             return (cast(self.lr), cast(self.momentum), self.nesterov, cast(self.weight_decay),
                     cast(_tiny(dtype)))
-        self._update(K.optim.sgd_update, [self.buffers], in_dtype)
+        self._update(K.optim.sgd_update, [self._flat_buffers], in_dtype)
 
 
 class Adam(Optimizer):
@@ -125,7 +134,7 @@ class Adam(Optimizer):
         m̂ = m / (1 − β1ᵗ),           v̂ = v / (1 − β2ᵗ)
         p ← p − lr · m̂ / (√v̂ + eps)
 
-    One fused pass per Parameter; m and v entries below the dtype's smallest
+    One fused pass over all Parameters; m and v entries below the dtype's smallest
     normal number are flushed to zero (denormals make float arithmetic ~15x slower).
     """
 
@@ -139,8 +148,7 @@ class Adam(Optimizer):
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
         self.weight_decay = float(weight_decay)
         self.t = 0
-        self.m = [np.zeros_like(p.value) for p in self.params]
-        self.v = [np.zeros_like(p.value) for p in self.params]
+        (self._flat_m, self.m), (self._flat_v, self.v) = self._new_state(), self._new_state()
 
     scalars = ("lr", "beta1", "beta2", "eps", "weight_decay", "t")
     buffer_names = ("m", "v")
@@ -155,7 +163,7 @@ class Adam(Optimizer):
             return (cast(self.lr / bias_correction1), cast(self.beta1), cast(self.beta2),
                     cast(1.0 - self.beta1), cast(1.0 - self.beta2), cast(self.eps),
                     cast(self.weight_decay), cast(1.0 / math.sqrt(bias_correction2)), cast(_tiny(dtype)))
-        self._update(K.optim.adam_update, [self.m, self.v], in_dtype)
+        self._update(K.optim.adam_update, [self._flat_m, self._flat_v], in_dtype)
 
 
 #: class name -> optimizer class, for files that store an optimizer's state (npae.io).

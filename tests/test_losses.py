@@ -111,6 +111,32 @@ def test_targets_outside_domain_raise(loss):
         loss(np.array([[0.5]]), np.array([[1.5]]))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [-1e-45, 1 + 1e-6, np.nan, np.inf])
+def test_bce_with_logits_names_the_bad_target_it_finds_in_its_loop(dtype, bad, backend):
+    """The domain and finiteness checks ride along in the fused loop; whatever it flags, the
+    error names it: a denormal just below 0, a hair above 1, NaN, inf."""
+    t = np.array([[0.5, 1.0, 0.0, bad]]).astype(dtype)
+    if dtype == np.float32 and bad == -1e-45:
+        assert t[0, 3] < 0                        # float32 still holds a denormal there
+    error = npae.NonFiniteError if not np.isfinite(bad) else npae.DomainError
+    message = "target contains NaN or inf" if not np.isfinite(bad) else r"targets must lie in \[0, 1\]"
+    with pytest.raises(error, match=message):
+        npae.BCEWithLogits()(np.zeros_like(t), t)
+    with pytest.raises(npae.NonFiniteError, match="prediction contains NaN or inf"):
+        npae.BCEWithLogits()(np.array([[0.0, 1.0, np.nan, 2.0]], dtype), np.clip(np.nan_to_num(t), 0, 1))
+
+
+def test_bce_with_logits_float32_total_survives_logits_near_the_float32_limit(backend):
+    """float32 block sums of 3e38 overflow; the loss then comes from the float64 path."""
+    z = np.full((1, 600), 3e38, np.float32)
+    z[0, ::2] *= -1                                # half cost 3e38 each (t = 0), half nothing
+    loss = npae.BCEWithLogits()
+    value = loss(z, np.zeros_like(z))
+    assert value == pytest.approx(300 * 3e38, rel=1e-6)
+    np.testing.assert_array_equal(loss.backward(), (z > 0).astype(np.float32))   # s(z) − t
+
+
 def test_bad_loss_inputs():
     with pytest.raises(ValueError, match=r"same shape, got \(2, 3\) and \(2, 4\)"):
         npae.MSE()(np.zeros((2, 3)), np.zeros((2, 4)))

@@ -68,7 +68,8 @@ class LeakyReLU(Layer):
     def forward(self, x):
         x = np.ascontiguousarray(self._check_input(x))
         y = _new(x)
-        K.elementwise.leaky_relu_forward(_flat(x), self.alpha, _flat(y))
+        # alpha in x's dtype: a Python float would make the float32 loop float64
+        K.elementwise.leaky_relu_forward(_flat(x), x.dtype.type(self.alpha), _flat(y))
         self._save(y, x=x)
         return y
 
@@ -76,7 +77,7 @@ class LeakyReLU(Layer):
         x = self._saved(dy)["x"]
         dx = _new(x)   # a new array: the upstream dy is never masked in place
         K.elementwise.leaky_relu_backward(_flat(x), _flat(np.ascontiguousarray(dy)),
-                                          self.alpha, _flat(dx))
+                                          x.dtype.type(self.alpha), _flat(dx))
         return dx
 
     def __repr__(self):
