@@ -105,13 +105,13 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
-        super().__init__(params, lr)
         if not 0 <= momentum < 1:
             raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum}")
         if nesterov and momentum == 0:
             raise ValueError("SGD: nesterov=True needs momentum > 0")
         if weight_decay < 0:
             raise ValueError(f"SGD: weight_decay must be >= 0, got {weight_decay}")
+        super().__init__(params, lr)      # gathers the Parameters: only once the settings are valid
         self.momentum, self.nesterov, self.weight_decay = float(momentum), bool(nesterov), float(weight_decay)
         self._flat_buffers, self.buffers = self._new_state()
 
@@ -139,12 +139,12 @@ class Adam(Optimizer):
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        super().__init__(params, lr)
         beta1, beta2 = betas
         if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
             raise ValueError(f"Adam: betas must be in [0, 1), got {betas}")
         if not eps > 0 or weight_decay < 0:
             raise ValueError(f"Adam: need eps > 0 and weight_decay >= 0, got {eps}, {weight_decay}")
+        super().__init__(params, lr)      # gathers the Parameters: only once the settings are valid
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
         self.weight_decay = float(weight_decay)
         self.t = 0

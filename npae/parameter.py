@@ -20,6 +20,11 @@ class Parameter:
     gradient only to add the product to it is two wasted passes over memory.
     So read ``p.grad`` afresh in each backward pass: an array kept from before
     ``zero_grad()`` still holds the old numbers, and what is added to it is lost.
+
+    Read ``p.value`` afresh too: an optimizer moves ``value`` and ``grad`` into views of
+    its own flat arrays (``FlatParameters``), so an array taken from ``p.value`` before the
+    optimizer was made (say ``self.Wt = self.W.value.T`` in a layer's ``__init__``) no
+    longer changes when the weights are trained.
     """
 
     def __init__(self, value, name="param"):
@@ -89,9 +94,16 @@ class Parameter:
         return self.value is value and self._grad is grad
 
     def _move_into(self, value, grad):
-        """Copy the value (and a pending gradient) into the given arrays of the same shape
-        and dtype, and use them from now on (``FlatParameters``)."""
-        np.copyto(value, self.value)
+        """Copy the value (and the gradient, unless a zero is pending) into the given arrays
+        of the same shape and dtype, and use them from now on (``FlatParameters``)."""
+        now = np.asarray(self.value)       # someone may have replaced it: say so if it no longer fits
+        if now.shape != value.shape:
+            raise ShapeError(f"Parameter {self.name!r}: value must keep its shape {value.shape}, "
+                             f"got {now.shape}")
+        if now.dtype != value.dtype:
+            raise DTypeError(f"Parameter {self.name!r}: value must keep its dtype {value.dtype}, "
+                             f"got {now.dtype}")
+        np.copyto(value, now)
         if not self._zero_pending:
             np.copyto(grad, self._grad)
         self.value, self._grad = value, grad
@@ -105,9 +117,9 @@ class FlatParameters:
 
     Each Parameter's ``value`` and ``grad`` become views into them (their numbers are copied
     in), so a fused optimizer kernel updates every Parameter in one call over one contiguous
-    array, instead of one call (and its Python overhead) per Parameter. Layers notice nothing:
-    they read ``p.value`` and ``p.grad`` afresh each pass. An array taken from ``p.value``
-    *before* the gathering is no longer the Parameter's: read it afresh.
+    array, instead of one call (and its Python overhead) per Parameter. npae's layers notice
+    nothing: they read ``p.value`` and ``p.grad`` afresh each pass. An array taken from
+    ``p.value`` *before* the gathering is no longer the Parameter's: read it afresh.
 
     ``gather()`` checks that every Parameter still lives in the flat arrays and moves it back
     if not (another optimizer may have gathered the same Parameters since), then clears the

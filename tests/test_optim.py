@@ -121,3 +121,100 @@ def test_parameters_of_both_dtypes_each_get_scalars_in_their_own_precision():
     np.testing.assert_array_equal(p64.value, 1 - 0.3 * 3)
     np.testing.assert_array_equal(p32.value, np.float32(1) - np.float32(0.3) * np.float32(3))
     assert np.float32(1) - np.float32(0.3) * np.float32(3) != np.float32(1 - 0.3 * 3)
+
+
+# --- the flat arrays the optimizers gather the Parameters into --------------------------------
+def _reference_adam(p, g, lr=0.1, eps=1e-8):
+    """The first Adam step, closed form: p − lr g / (|g| + eps)."""
+    return p - lr * g / (np.abs(g) + eps)
+
+
+def test_optimizer_gathers_parameters_into_one_flat_array_per_dtype(rng):
+    a = Parameter(rng.normal(size=(3, 4)))
+    b = Parameter(rng.normal(size=5))
+    c = Parameter(rng.normal(size=2).astype(np.float32))
+    before = [p.value.copy() for p in (a, b, c)]
+    opt = npae.Adam([a, b, c], lr=0.1)
+    assert [group.dtype for group in opt._groups] == [np.float64, np.float32]
+    flat64, flat32 = opt._groups[0].values, opt._groups[1].values
+    assert np.shares_memory(a.value, flat64) and np.shares_memory(b.value, flat64)
+    assert np.shares_memory(c.value, flat32) and flat64.size == 17
+    for p, value in zip((a, b, c), before):
+        np.testing.assert_array_equal(p.value, value)                 # moved, not changed
+        assert p.value.flags.c_contiguous and p.value.flags.writeable
+    grads = [rng.normal(size=p.shape).astype(p.dtype) for p in (a, b, c)]
+    for p, g in zip((a, b, c), grads):
+        p.grad[...] = g
+    opt.step()
+    for p, value, g in zip((a, b, c), before, grads):
+        np.testing.assert_allclose(p.value, _reference_adam(value, g), rtol=1e-6)
+    assert [m.shape for m in opt.state_dict()["m"]] == [(3, 4), (5,), (2,)]   # per Parameter
+
+
+def test_a_parameter_moved_away_is_gathered_back_before_the_step(rng):
+    """A second optimizer over the same Parameters gathers them into its own arrays; the first
+    one must still update the Parameters themselves, not its stale copies. Same for a value
+    the user replaced."""
+    p, q = Parameter(rng.normal(size=4)), Parameter(rng.normal(size=3))
+    first = npae.Adam([p, q], lr=0.1)
+    second = npae.Adam([p, q], lr=0.1)
+    assert np.shares_memory(p.value, second._groups[0].values)
+    p.value = np.full(4, 2.0)                  # replaced outright
+    start = [p.value.copy(), q.value.copy()]
+    first.zero_grad()
+    p.grad[...] = 1.0
+    q.grad[...] = -1.0
+    first.step()
+    np.testing.assert_allclose(p.value, _reference_adam(start[0], np.ones(4)))
+    np.testing.assert_allclose(q.value, _reference_adam(start[1], -np.ones(3)))
+    assert np.shares_memory(p.value, first._groups[0].values)
+
+
+def test_a_parameter_without_a_gradient_this_step_is_updated_with_zeros(rng):
+    """zero_grad is lazy; the flat gradient array must still read 0 for a Parameter that got
+    no contribution (its stale numbers from the last step would otherwise be applied)."""
+    p, q = Parameter(rng.normal(size=4)), Parameter(rng.normal(size=3))
+    opt = npae.SGD([p, q], lr=0.5)
+    p.grad[...] = 1.0
+    q.grad[...] = 1.0
+    opt.step()
+    opt.zero_grad()
+    p.grad[...] = 2.0                          # q gets nothing this time
+    q_before = q.value.copy()
+    opt.step()
+    np.testing.assert_array_equal(q.value, q_before)
+
+
+def test_layers_keep_working_on_gathered_parameters(rng):
+    """Training a Dense through the optimizer's flat arrays changes its output as the
+    closed-form step says (the layer reads W and b from the views)."""
+    layer = npae.Dense(3, 2, rng=0, dtype=np.float64)
+    x = rng.normal(size=(5, 3))
+    opt = npae.SGD(layer, lr=0.1)
+    W, b = layer.W.value.copy(), layer.b.value.copy()
+    opt.zero_grad()
+    layer.forward(x)
+    dy = np.ones((5, 2))
+    layer.backward(dy)
+    opt.step()
+    np.testing.assert_allclose(layer.forward(x), x @ (W - 0.1 * x.T @ dy) + (b - 0.1 * dy.sum(0)))
+
+
+def test_invalid_settings_leave_the_parameters_where_they_are(rng):
+    p = Parameter(rng.normal(size=3))
+    value = p.value
+    for make in (lambda: npae.Adam([p], betas=(1.5, 0.9)), lambda: npae.SGD([p], momentum=2.0)):
+        with pytest.raises(ValueError):
+            make()
+        assert p.value is value
+
+
+def test_a_value_replaced_by_one_of_another_shape_or_dtype_is_named(rng):
+    p = Parameter(rng.normal(size=3), "W")
+    opt = npae.Adam([p])
+    p.value = np.zeros(4)
+    with pytest.raises(npae.ShapeError, match=r"'W': value must keep its shape \(3,\)"):
+        opt.step()
+    p.value = np.zeros(3, np.float32)
+    with pytest.raises(npae.DTypeError, match="'W': value must keep its dtype float64"):
+        opt.step()

@@ -1,4 +1,5 @@
-"""Loss kernels: the value (summed in float64) and the gradient, in one pass.
+"""Loss kernels: the value (summed in float64; float32 BCE in float32 blocks added to a
+float64 total) and the gradient, in one pass.
 
 ``scale`` multiplies the gradient (it is 1/N for a mean over the batch; callers give it in
 the data's dtype). The sums are compiled with reassociation allowed, so LLVM can vectorize
@@ -56,7 +57,7 @@ def bce_with_logits(logits, target, scale, grad):
     domain check rides along in the same pass.
 
     float32: one fused loop, exp included (``bce_with_logits_float32``). float64 (gradient
-    checks), and float32 in the absurd case that the loop's float32 block sums overflow
+    checks, float64 models), and float32 in the absurd case that the loop's float32 block sums overflow
     (|z| ~ 1e35): NumPy's exp, then the loop ``bce_with_logits_from_exp``.
     """
     if logits.dtype == np.float32:
@@ -134,12 +135,15 @@ def bce_with_logits_from_exp(logits, target, e, coefficients, scale, grad):
 # exp(x) = 2^n exp(r). 2^n is built from its bits (the exponent field holds n + 127), exp(r)
 # is its Taylor polynomial to r^7 (truncation < 1e-8 relative, below float32's 6e-8). ln 2 is
 # split as 355/512 (exact: n · 355/512 has no rounding) plus the rest (Cody & Waite 1980).
+# Never compile these loops with "nsz" next to "reassoc": LLVM would merge the two halves of
+# ln 2 back into one rounded constant.
 _LOG2_E = np.float32(1 / math.log(2))
 _LN2_HIGH = np.float32(355 / 512)
 _LN2_LOW = np.float32(math.log(2) - 355 / 512)
 _EXP_TAYLOR = tuple(np.float32(1 / math.factorial(k)) for k in range(8))
 _UNDERFLOW = np.float32(87.33)     # exp(-87.34) is below float32's smallest normal: use 0
 _BLOCK = 512                       # float32 partial sums of this many terms, added in float64
+_ATANH_SERIES = atanh_coefficients(np.float32)[:8]     # 1, 1/3, ..., 1/15
 
 
 def _bce_with_logits_float32_numpy(logits, target, scale, grad):
@@ -157,18 +161,19 @@ def bce_with_logits_float32(logits, target, scale, grad):
     """float32 only. The loss sum, grad = scale (s(z) - t) and Σ max(t - 1, 0) + max(-t, 0).
 
     NumPy's exp would be a pass of its own at ~1.3 ns per element (libm's exp stops LLVM from
-    vectorizing a loop); written out below it vectorizes with the rest: 2.5x faster in all.
+    vectorizing a loop); written out below it vectorizes with the rest: ~2x faster in all.
     log1p(e) is the series of ``bce_with_logits_from_exp`` in 8 terms (float32's precision).
 
     The loss is summed in float32 blocks (8 SIMD lanes; float64 partial sums would halve
     that), each block added to a float64 total. The terms of a block go to a small buffer and
     are summed by a loop of their own: LLVM vectorizes a loop that also writes ``grad`` only
     after a run-time check that the arrays lie apart, so a sum inside it would change its
-    order, and its last bits, with where NumPy put the arrays (a resumed run must repeat
-    an uninterrupted one bit for bit).
+    order, and its last bits, when the arrays overlap or lie close together (a resumed run
+    must repeat an uninterrupted one bit for bit, wherever NumPy put its arrays).
     """
     c0, c1, c2, c3, c4, c5, c6, c7 = _EXP_TAYLOR
-    one, two, zero = np.float32(1), np.float32(2), np.float32(0)
+    a0, a1, a2, a3, a4, a5, a6, a7 = _ATANH_SERIES
+    two, zero = np.float32(2), np.float32(0)
     terms = np.empty(_BLOCK, np.float32)
     total = 0.0
     outside = zero                      # only ever compared with 0: its order does not matter
@@ -181,7 +186,7 @@ def bce_with_logits_float32(logits, target, scale, grad):
         for j in range(size):
             z = z_block[j]
             t = t_block[j]
-            x = max(-abs(z), -_UNDERFLOW)
+            x = max(-_UNDERFLOW, -abs(z))     # this order: a NaN z gives -87.33, not NaN
             n = np.floor(x * _LOG2_E + np.float32(0.5))
             r = x - n * _LN2_HIGH - n * _LN2_LOW
             exp_r = c0 + r * (c1 + r * (c2 + r * (c3 + r * (c4 + r * (c5 + r * (c6 + r * c7))))))
@@ -189,12 +194,11 @@ def bce_with_logits_float32(logits, target, scale, grad):
             e = zero if abs(z) > _UNDERFLOW else exp_r * two_to_n        # e = exp(-|z|)
             s = e / (two + e)
             s2 = s * s
-            series = np.float32(1 / 3) + s2 * (np.float32(1 / 5) + s2 * (np.float32(1 / 7) + s2 * (
-                np.float32(1 / 9) + s2 * (np.float32(1 / 11) + s2 * (np.float32(1 / 13) + s2 * np.float32(1 / 15))))))
-            log1p_e = two * s * (one + s2 * series)
-            terms[j] = max(z, zero) - t * z + log1p_e
-            outside += max(t - one, zero) + max(-t, zero)
-            grad_block[j] = scale * ((one if z >= zero else e) / (one + e) - t)
+            series = a1 + s2 * (a2 + s2 * (a3 + s2 * (a4 + s2 * (a5 + s2 * (a6 + s2 * a7)))))
+            log1p_e = two * s * (a0 + s2 * series)
+            terms[j] = max(z, zero) - t * z + log1p_e      # NaN z: NaN here, so the caller sees it
+            outside += max(t - a0, zero) + max(-t, zero)
+            grad_block[j] = scale * ((a0 if z >= zero else e) / (a0 + e) - t)
         block = zero
         for j in range(size):
             block += terms[j]

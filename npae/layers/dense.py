@@ -2,6 +2,7 @@
 import numpy as np
 
 from .. import kernels as K
+from ..errors import ShapeError
 from ..parameter import Parameter
 from .base import Layer
 
@@ -31,6 +32,9 @@ def _check_dtype(dtype):
 def _add_bias(y, b):
     """y += b, row by row (y is the fresh C-contiguous product x W)."""
     if b is not None:
+        if b.value.shape != y.shape[1:]:    # the loop does not check bounds: a wrong b would
+            raise ShapeError(f"Parameter {b.name!r}: bias of shape {b.value.shape} for outputs "
+                             f"of shape {y.shape[1:]}")       # write past y's end
         K.elementwise.add_bias(y, b.value)
 
 

@@ -98,3 +98,10 @@ def test_backward_protocol_errors():
         layer.backward(np.zeros((2, 4), np.float32))
     with pytest.raises(TypeError, match="needs the Dense layer whose W it shares, got Sigmoid"):
         npae.TiedDense(npae.Sigmoid())
+
+
+def test_a_bias_of_the_wrong_size_is_refused_not_written_past_the_output():
+    layer = npae.Dense(3, 2, rng=0)
+    layer.b.value = np.zeros(5, np.float32)
+    with pytest.raises(npae.ShapeError, match="bias of shape"):
+        layer.forward(np.ones((4, 3), np.float32))
