@@ -40,12 +40,13 @@ def _bce_numpy(prob, target, low, high, scale, grad):
 def bce(prob, target, low, high, scale, grad):
     """sum -[t log p + (1-t) log(1-p)] with p clipped to [low, high] (given in p's dtype);
     grad = scale (p - t) / (p (1 - p)) evaluated at the clipped p."""
+    one = prob.dtype.type(1)
     total = 0.0
     for i in range(prob.size):
         p = min(max(prob[i], low), high)
         t = target[i]
-        total -= t * np.log(p) + (1.0 - t) * np.log1p(-p)
-        grad[i] = scale * (p - t) / (p * (1.0 - p))
+        total -= t * np.log(p) + (one - t) * np.log1p(-p)
+        grad[i] = scale * (p - t) / (p * (one - p))
     return total
 
 

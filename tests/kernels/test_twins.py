@@ -199,30 +199,62 @@ def _has_avx2():
         return False
 
 
-@pytest.mark.skipif(not _has_avx2(), reason="8-wide float vectors are AVX2's (NEON's are 4)")
-def test_float32_loops_stay_float32_and_vectorize():
-    """A float64 constant or scalar argument in a float32 loop turns the loop float64 at half
-    the SIMD width (a silent 2x): the hot float32 kernels must compile to 8-wide float vectors,
-    with no double-precision vectors at all."""
-    rng = np.random.default_rng(0)
-    v = rng.random(64, dtype=np.float32)
+def _float32_calls():
+    """name -> (float32 arguments, loops without a libm call: must vectorize 8-wide)."""
+    v = np.random.default_rng(0).random(64, dtype=np.float32)
     f32 = np.float32
-    calls = {
-        "bce_with_logits_float32": (v, v, f32(0.5), v.copy()),
-        "leaky_relu_forward": (v, f32(0.1), v.copy()),
-        "leaky_relu_backward": (v, v, f32(0.1), v.copy()),
-        "add_bias": (v.reshape(4, 16).copy(), v[:16]),
-        "all_finite": (v,),
-        "adam_update": (v.copy(), v, v.copy(), v.copy(), *(f32(a) for a in (1e-3, 0.9, 0.999, 0.1, 1e-3,
-                                                                           1e-8, 0.0, 1.0, 1e-38))),
+    return {
+        "bce_with_logits_float32": ((v, v, f32(0.5), v.copy()), True),
+        "leaky_relu_forward": ((v, f32(0.1), v.copy()), True),
+        "leaky_relu_backward": ((v, v, f32(0.1), v.copy()), True),
+        "add_bias": ((v.reshape(4, 16).copy(), v[:16]), True),
+        "all_finite": ((v,), True),
+        "sigmoid_backward": ((v, v, v.copy()), True),
+        "tanh_backward": ((v, v, v.copy()), True),
+        "adam_update": ((v.copy(), v, v.copy(), v.copy(),
+                         *(f32(a) for a in (1e-3, 0.9, 0.999, 0.1, 1e-3, 1e-8, 0.0, 1.0, 1e-38))), True),
+        "sgd_update": ((v.copy(), v, v.copy(), f32(0.1), f32(0.9), False, f32(0), f32(1e-38)), True),
+        "sigmoid_forward": ((v, v.copy()), False),          # libm's exp: scalar, but float32
+        "softplus_forward": ((v, v.copy()), False),
+        "softplus_backward": ((v, v, v.copy()), False),
+        "bce": ((v, v, f32(1e-7), f32(1 - 1e-7), f32(0.5), v.copy()), False),
+        "mse": ((v, v, f32(0.5), v.copy()), False),
     }
+
+
+#: loss kernels whose sum runs in float64 on purpose (one widening per term or per block)
+SUMS_IN_FLOAT64 = {"bce", "mse", "bce_with_logits_float32"}
+
+
+def _ir_of(name, args):
     from numba import njit
-    for name, args in calls.items():
-        kernel = kernels.REGISTRY[name]     # compiled as Kernel.compiled does, minus the disk cache
-        fresh = njit(error_model="numpy", **kernel.jit_options)(kernel.loops)   # (cached code can't be inspected)
-        fresh(*args)
-        ir = fresh.inspect_llvm(fresh.signatures[0])
-        assert "<8 x float>" in ir and "x double>" not in ir, name
+    kernel = kernels.REGISTRY[name]     # compiled as Kernel.compiled does, minus the disk cache
+    fresh = njit(error_model="numpy", **kernel.jit_options)(kernel.loops)  # (cached code can't be inspected)
+    fresh(*args)
+    return fresh.inspect_llvm(fresh.signatures[0])
+
+
+def test_float32_loops_compute_in_float32():
+    """A Python float constant (1.0, 0.5) or a float64 scalar argument in a float32 loop makes
+    the loop compute in float64 (a widening per element, half the SIMD width): the float32
+    kernels must not widen anything, except the losses' float64 sums."""
+    for name, (args, _) in _float32_calls().items():
+        ir = _ir_of(name, args)
+        if name in SUMS_IN_FLOAT64:
+            assert "fmul double" not in ir and "fdiv double" not in ir, name
+        else:
+            assert "fpext float" not in ir and "double" not in ir.split("define")[1].split("}")[0], name
+
+
+@pytest.mark.skipif(not _has_avx2(), reason="8-wide float vectors are AVX2's (NEON's are 4)")
+def test_float32_loops_vectorize():
+    """The float32 loops without a libm call compile to 8-wide float vectors, and none uses
+    double-precision vectors (a float64 constant would halve the width: a silent 2x)."""
+    for name, (args, vectorizes) in _float32_calls().items():
+        ir = _ir_of(name, args)
+        assert "x double>" not in ir or name == "mse", name
+        if vectorizes:
+            assert "<8 x float>" in ir, name
 
 
 def test_backend_switch_and_environment(monkeypatch):
