@@ -29,12 +29,17 @@ def reparameterize(mu, log_var, eps):
     Derivatives, element-wise:  ∂z/∂μ = 1,   ∂z/∂log σ² = ½ σ ⊙ ε
     (since ∂σ/∂log σ² = ∂ exp(½ log σ²)/∂log σ² = ½ σ).
     """
-    check_float_array(eps, "reparameterize", "eps", dtype=mu.dtype)
-    if eps.ndim != 3 or eps.shape[1:] != mu.shape:
-        raise ShapeError(f"reparameterize: eps must have shape (K, {mu.shape[0]}, {mu.shape[1]}) "
-                         f"(K samples per example), got {eps.shape}")
-    check_finite(eps, "reparameterize", "eps")
+    check_eps(eps, mu, "reparameterize")
     return mu + np.exp(0.5 * log_var) * eps
+
+
+def check_eps(eps, mu, who):
+    """ε must be finite, of μ's dtype and of shape (K, N, d) for μ of shape (N, d)."""
+    check_float_array(eps, who, "eps", dtype=mu.dtype)
+    if eps.ndim != 3 or eps.shape[1:] != mu.shape:
+        raise ShapeError(f"{who}: eps must have shape (K, {mu.shape[0]}, {mu.shape[1]}) "
+                         f"(K samples per example), got {eps.shape}")
+    return check_finite(eps, who, "eps")
 
 
 def reparameterize_backward(dz, log_var, eps):

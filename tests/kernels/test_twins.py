@@ -62,11 +62,12 @@ STATEFUL = {   # kernels that update their first arguments in place
                                          st.just(float(np.finfo(d).tiny))).map(
         lambda a: a[:3] + (d(a[3]), d(a[4]), a[5], d(a[6]), d(a[7]))),
 }
-SPINE_MODULES = {"npae.kernels.checks", "npae.kernels.elementwise", "npae.kernels.losses",
-                 "npae.kernels.optim"}
+SPINE_MODULES = {"npae.kernels.checks", "npae.kernels.elementwise", "npae.kernels.gaussian",
+                 "npae.kernels.losses", "npae.kernels.optim"}
 
 
-OWN_TESTS = {"add_bias"}     # kernels on 2-D arrays, with a test of their own below
+OWN_TESTS = {"add_bias",     # on 2-D arrays, with a test of its own below
+             "latent_sample", "latent_backward"}   # the VAE's: test_gaussian_kernels.py
 
 
 def test_every_spine_kernel_has_a_twin_case():
@@ -214,7 +215,9 @@ def _float32_calls():
         "adam_update": ((v.copy(), v, v.copy(), v.copy(),
                          *(f32(a) for a in (1e-3, 0.9, 0.999, 0.1, 1e-3, 1e-8, 0.0, 1.0, 1e-38))), True),
         "sgd_update": ((v.copy(), v, v.copy(), f32(0.1), f32(0.9), False, f32(0), f32(1e-38)), True),
+        "latent_backward": ((v, v, v, v, v, f32(0.1), f32(-3), f32(3), v.copy(), v.copy()), True),
         "sigmoid_forward": ((v, v.copy()), False),          # libm's exp: scalar, but float32
+        "latent_sample": ((v, v, v, f32(-3), f32(3), v.copy(), v.copy(), v.copy()), False),
         "softplus_forward": ((v, v.copy()), False),
         "softplus_backward": ((v, v, v.copy()), False),
         "bce": ((v, v, f32(1e-7), f32(1 - 1e-7), f32(0.5), v.copy()), False),
@@ -223,7 +226,7 @@ def _float32_calls():
 
 
 #: loss kernels whose sum runs in float64 on purpose (one widening per term or per block)
-SUMS_IN_FLOAT64 = {"bce", "mse", "bce_with_logits_float32"}
+SUMS_IN_FLOAT64 = {"bce", "mse", "bce_with_logits_float32", "latent_sample"}
 
 
 def _ir_of(name, args):

@@ -153,7 +153,12 @@ def test_the_log_var_clamp_passes_the_gradient_check(batch, options, monkeypatch
     vae = clamped_vae(**options)
     result = check_vae(vae, x, eps, "log σ² clamp")
     assert result.passed, str(result)
-    monkeypatch.setattr(npae.gaussian, "clamp_backward", lambda dy, s, low, high: dy)
+    latent_backward = npae.kernels.gaussian.latent_backward   # the training path's clamp
+
+    def no_clamp(dz, mu, s, sigma, e, w, low, high, d_mu, d_log_var):
+        latent_backward(dz, mu, s, sigma, e, w, low.dtype.type(-np.inf), high.dtype.type(np.inf),
+                        d_mu, d_log_var)
+    monkeypatch.setattr(npae.kernels.gaussian, "latent_backward", no_clamp)
     broken = check_vae(vae, x, eps)
     assert not broken.passed and broken.errors["log_var.b"] > 1e-3
 
@@ -295,14 +300,13 @@ def test_the_check_rejects_broken_gradients(batch, monkeypatch):
     broken = WrongKLWeight(layer_sizes=[6, 5, 3], activation="tanh", seed=0, dtype=np.float64)
     result = check_vae(broken, x, eps)
     assert not result.passed and result.errors["log_var.b"] > 1e-3
-    correct = npae.gaussian.reparameterize_backward
+    correct = npae.kernels.gaussian.latent_backward       # the training path's reparameterization
 
-    def without_half(dz, log_var, e):
-        d_mu, d_log_var = correct(dz, log_var, e)
-        return d_mu, 2 * d_log_var
+    def without_half(dz, mu, s, sigma, e, *rest):    # ½ σ Σ dz (2ε) = σ Σ dz ε
+        correct(dz, mu, s, sigma, 2 * e, *rest)
 
-    monkeypatch.setattr(npae.gaussian, "reparameterize_backward", without_half)
+    monkeypatch.setattr(npae.kernels.gaussian, "latent_backward", without_half)
     result = check_vae(small_vae(), x, eps)
     assert not result.passed and result.errors["log_var.W"] > 1e-3
-    monkeypatch.setattr(npae.gaussian, "reparameterize_backward", correct)
+    monkeypatch.setattr(npae.kernels.gaussian, "latent_backward", correct)
     assert check_vae(small_vae(), x, eps).passed
