@@ -20,12 +20,24 @@ def _mse_numpy(pred, target, scale, grad):
 
 @with_twin(_mse_numpy, fastmath={"reassoc"})
 def mse(pred, target, scale, grad):
-    """sum ½ (pred - target)²; grad = scale (pred - target)."""
+    """sum ½ (pred - target)²; grad = scale (pred - target).
+
+    Block by block, the terms go to a buffer that a loop of its own sums in float64: a sum
+    inside the loop that writes ``grad`` would change its order, and its last bits, with
+    where the arrays lie (see ``bce_with_logits_float32``)."""
+    half = pred.dtype.type(0.5)
+    terms = np.empty(_BLOCK, pred.dtype)
     total = 0.0
-    for i in range(pred.size):
-        d = pred[i] - target[i]
-        total += 0.5 * d * d
-        grad[i] = scale * d
+    for start in range(0, pred.size, _BLOCK):
+        size = min(_BLOCK, pred.size - start)
+        p_block, t_block = pred[start:start + size], target[start:start + size]
+        grad_block = grad[start:start + size]
+        for j in range(size):
+            d = p_block[j] - t_block[j]
+            terms[j] = half * d * d
+            grad_block[j] = scale * d
+        for j in range(size):
+            total += terms[j]
     return total
 
 
@@ -113,21 +125,28 @@ def bce_with_logits_from_exp(logits, target, e, coefficients, scale, grad):
     """
     c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15 = coefficients
     one, two, zero = c0, c0 + c0, c0 - c0      # in the data's dtype: a literal 0 would make
-    total = 0.0                                # max(z, 0) float64 and halve the SIMD width
-    for i in range(logits.size):
-        z = logits[i]
-        t = target[i]
-        ei = e[i]
-        s = ei / (two + ei)
-        s2 = s * s
-        p = c13 + s2 * (c14 + s2 * c15)
-        p = c9 + s2 * (c10 + s2 * (c11 + s2 * (c12 + s2 * p)))
-        p = c5 + s2 * (c6 + s2 * (c7 + s2 * (c8 + s2 * p)))
-        p = c1 + s2 * (c2 + s2 * (c3 + s2 * (c4 + s2 * p)))
-        log1p_e = two * s * (one + s2 * p)
-        total += max(z, zero) - t * z + log1p_e
-        sig = (one if z >= zero else ei) / (one + ei)
-        grad[i] = scale * (sig - t)
+    terms = np.empty(_BLOCK, logits.dtype)     # max(z, 0) float64 and halve the SIMD width
+    total = 0.0
+    for start in range(0, logits.size, _BLOCK):    # the terms summed apart, as in ``mse``
+        size = min(_BLOCK, logits.size - start)
+        z_block, t_block = logits[start:start + size], target[start:start + size]
+        e_block, grad_block = e[start:start + size], grad[start:start + size]
+        for j in range(size):
+            z = z_block[j]
+            t = t_block[j]
+            ei = e_block[j]
+            s = ei / (two + ei)
+            s2 = s * s
+            p = c13 + s2 * (c14 + s2 * c15)
+            p = c9 + s2 * (c10 + s2 * (c11 + s2 * (c12 + s2 * p)))
+            p = c5 + s2 * (c6 + s2 * (c7 + s2 * (c8 + s2 * p)))
+            p = c1 + s2 * (c2 + s2 * (c3 + s2 * (c4 + s2 * p)))
+            log1p_e = two * s * (one + s2 * p)
+            terms[j] = max(z, zero) - t * z + log1p_e
+            sig = (one if z >= zero else ei) / (one + ei)
+            grad_block[j] = scale * (sig - t)
+        for j in range(size):
+            total += terms[j]
     return total
 
 

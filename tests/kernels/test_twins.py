@@ -168,27 +168,43 @@ def test_float32_bce_loop_agrees_across_blocks():
     assert kernel.compiled()(np.zeros(5, np.float32), t, np.float32(1), np.zeros(5, np.float32))[1] == 0.75
 
 
-def test_float32_bce_sum_does_not_depend_on_where_the_arrays_lie():
+def _loss_sum(name, dtype):
+    """(pred, target, grad) -> the loss sum, for the loss kernels that sum vectorized."""
+    kernel = kernels.REGISTRY[name].compiled()
+    one = dtype(1)
+    if name == "bce_with_logits_from_exp":
+        series = kernels.losses.atanh_coefficients(dtype)
+        return lambda z, t, grad: kernel(z, t, np.exp(-np.abs(z)), series, one, grad)
+    if name == "bce_with_logits_float32":
+        return lambda z, t, grad: kernel(z, t, one, grad)[0]
+    return lambda z, t, grad: kernel(z, t, one, grad)
+
+
+@pytest.mark.parametrize("name, dtype", [("bce_with_logits_float32", np.float32),
+                                         ("bce_with_logits_from_exp", np.float32),
+                                         ("bce_with_logits_from_exp", np.float64),
+                                         ("mse", np.float32), ("mse", np.float64)])
+def test_loss_sums_do_not_depend_on_where_the_arrays_lie(name, dtype):
     """LLVM vectorizes a loop that writes one array and reads others only after a run-time
     check that they do not overlap or lie close together; a sum inside such a loop changes its
-    order (and last bits) with the arrays' addresses (it did here, and a resumed run no longer
-    repeated an uninterrupted one). The gradient written over the logits or the targets
-    themselves (each element is read before it is written) takes the scalar path for sure."""
+    order (and last bits) with the arrays' addresses (it did here, for all three kernels, and
+    a resumed run no longer repeated an uninterrupted one). The gradient written over the
+    inputs themselves (each element is read before it is written) takes the scalar path for sure."""
     rng = np.random.default_rng(5)
     n = 2048
-    z = rng.normal(0, 3, n).astype(np.float32)
-    t = rng.random(n, dtype=np.float32)
-    kernel = kernels.REGISTRY["bce_with_logits_float32"].compiled()
+    z = rng.normal(0, 3, n).astype(dtype)
+    t = rng.random(n).astype(dtype)
+    loss_sum = _loss_sum(name, dtype)
     totals = set()
     for gap in (0, 1, 7, 16, 100):             # grad right behind the target, or a little apart
-        buffer = np.empty(3 * n + gap, np.float32)
+        buffer = np.empty(3 * n + gap, dtype)
         z_at, t_at, grad_at = buffer[:n], buffer[n:2 * n], buffer[2 * n + gap:]
         z_at[:], t_at[:] = z, t
-        totals.add(kernel(z_at, t_at, np.float32(1), grad_at)[0])
-    totals.add(kernel(z, t, np.float32(1), np.empty(n, np.float32))[0])
+        totals.add(loss_sum(z_at, t_at, grad_at))
+    totals.add(loss_sum(z, t, np.empty(n, dtype)))
     z_copy, t_copy = z.copy(), t.copy()
-    totals.add(kernel(z_copy, t, np.float32(1), z_copy)[0])          # grad over the logits
-    totals.add(kernel(z, t_copy, np.float32(1), t_copy)[0])          # grad over the targets
+    totals.add(loss_sum(z_copy, t, z_copy))          # grad over the predictions
+    totals.add(loss_sum(z, t_copy, t_copy))          # grad over the targets
     assert len(totals) == 1
 
 
