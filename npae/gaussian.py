@@ -34,9 +34,9 @@ def reparameterize(mu, log_var, eps):
 
 
 def check_eps(eps, mu, who):
-    """ε must be finite, of μ's dtype and of shape (K, N, d) for μ of shape (N, d)."""
+    """ε must be finite, of μ's dtype and of shape (K, N, d), K >= 1, for μ of shape (N, d)."""
     check_float_array(eps, who, "eps", dtype=mu.dtype)
-    if eps.ndim != 3 or eps.shape[1:] != mu.shape:
+    if eps.ndim != 3 or eps.shape[1:] != mu.shape or eps.shape[0] < 1:
         raise ShapeError(f"{who}: eps must have shape (K, {mu.shape[0]}, {mu.shape[1]}) "
                          f"(K samples per example), got {eps.shape}")
     return check_finite(eps, who, "eps")

@@ -59,7 +59,7 @@ def _latent_backward_numpy(dz, mu, s, sigma, eps, w, low, high, d_mu, d_log_var)
 @with_twin(_latent_backward_numpy)
 def latent_backward(dz, mu, s, sigma, eps, w, low, high, d_mu, d_log_var):
     """Gradients of  L(z) + w Σ KL  through ``latent_sample``, given dz = dL/dz (K·M,) and
-    w (the KL term's weight, β_t / N for a batch mean):
+    w = d total / d KL ÷ N (β_t / N for the VAE's batch mean; with capacity γ sign(KL − C_t) / N):
 
         dL/dμ      = Σ_k dz_k + w μ
         dL/dlog σ² = ½ σ ⊙ Σ_k dz_k ⊙ ε_k + w ½ (σ² − 1)    where low < s < high, else 0
@@ -68,8 +68,8 @@ def latent_backward(dz, mu, s, sigma, eps, w, low, high, d_mu, d_log_var):
     """
     one, half, zero = mu.dtype.type(1), mu.dtype.type(0.5), mu.dtype.type(0)
     m = mu.size
-    for i in range(m):                  # the sums over the K samples, in order
-        d_mu[i] = dz[i]
+    for i in range(m):                  # the sums over the K samples, in order (d_log_var
+        d_mu[i] = dz[i]                 # holds Σ_k dz_k ε_k until the last loop)
         d_log_var[i] = dz[i] * eps[i]
     for k in range(1, dz.size // m):
         for i in range(m):

@@ -124,8 +124,9 @@ def bce_with_logits_from_exp(logits, target, e, coefficients, scale, grad):
     e / (1 + e).
     """
     c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15 = coefficients
-    one, two, zero = c0, c0 + c0, c0 - c0      # in the data's dtype: a literal 0 would make
-    terms = np.empty(_BLOCK, logits.dtype)     # max(z, 0) float64 and halve the SIMD width
+    # in the data's dtype: a literal 0 would make max(z, 0) float64 and halve the SIMD width
+    one, two, zero = c0, c0 + c0, c0 - c0
+    terms = np.empty(_BLOCK, logits.dtype)
     total = 0.0
     for start in range(0, logits.size, _BLOCK):    # the terms summed apart, as in ``mse``
         size = min(_BLOCK, logits.size - start)

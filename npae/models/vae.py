@@ -20,7 +20,7 @@ the KL adds w (μ, ½(σ² − 1)) / N with w = β_t or γ sign(KL − C_t), the
 where low < h W_s + b_s < high and 0 elsewhere (it is flat there), and the heads and the
 encoder body take it from there. The formulas live in ``npae.gaussian``; training runs them fused,
 two kernels in ``npae.kernels.gaussian`` whose NumPy twins are those formulas (a training step
-of the dense VAE spends ~75 µs fewer on them). The schedules are in ``vae_schedules``,
+of the dense VAE spends ~75 µs less on them). The schedules are in ``vae_schedules``,
 generation and the likelihood bounds in ``vae_generation``.
 """
 from collections import namedtuple
@@ -28,7 +28,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import gaussian as G
-from .. import kernels as K
+from .. import kernels
 from .._checks import FLOAT_DTYPES
 from ..errors import DTypeError, ShapeError
 from ..io import register_model
@@ -235,6 +235,7 @@ class VAE(GenerationMixin, Autoencoder):
         return self.mu_head_.forward(h), s
 
     def _in_dtype(self, *numbers):
+        """Scalars for a kernel, in the model's dtype (a Python float would make float32 loops float64)."""
         return tuple(self.dtype_.type(v) for v in numbers)
 
     def _example_shape(self, name):
@@ -257,10 +258,12 @@ class VAE(GenerationMixin, Autoencoder):
         else:
             eps = np.ascontiguousarray(G.check_eps(eps, mu, type(self).__name__))
         # G.clamp, G.reparameterize and the KL's sum in one kernel (its NumPy twin: the formulas)
-        log_var, sigma, z = np.empty_like(mu), np.empty_like(mu), np.empty_like(eps)
-        kl_sum = K.gaussian.latent_sample(mu.reshape(-1), raw_log_var.reshape(-1), eps.reshape(-1),
-                                          *self._in_dtype(*self.log_var_range), log_var.reshape(-1),
-                                          sigma.reshape(-1), z.reshape(-1))
+        mu, raw_log_var = np.ascontiguousarray(mu), np.ascontiguousarray(raw_log_var)
+        log_var, sigma = np.empty(mu.shape, mu.dtype), np.empty(mu.shape, mu.dtype)
+        z = np.empty(eps.shape, eps.dtype)     # C order: the kernel writes through flat views
+        kl_sum = kernels.gaussian.latent_sample(
+            mu.reshape(-1), raw_log_var.reshape(-1), eps.reshape(-1), *self._in_dtype(*self.log_var_range),
+            log_var.reshape(-1), sigma.reshape(-1), z.reshape(-1))
         k, n = eps.shape[:2]
         out = self.decoder_.forward(z.reshape(k * n, self.n_latent_))
         if out.shape[1:] != x.shape[1:]:
@@ -319,12 +322,12 @@ class VAE(GenerationMixin, Autoencoder):
             raise ShapeError(f"{type(self).__name__}: the decoder's backward gave dL/dz of shape "
                              f"{dz.shape}, expected {(k * n, d)}")
         # G.reparameterize_backward + w G.kl_standard_normal_grad, then G.clamp_backward
-        d_mu, d_log_var = np.empty_like(c["mu"]), np.empty_like(c["mu"])
+        d_mu, d_log_var = np.empty((n, d), self.dtype_), np.empty((n, d), self.dtype_)
         w = self._kl_weight() / n                   # the KL is a mean over the batch
-        K.gaussian.latent_backward(dz.reshape(-1), c["mu"].reshape(-1), c["raw_log_var"].reshape(-1),
-                                   c["sigma"].reshape(-1), c["eps"].reshape(-1),
-                                   *self._in_dtype(w, *self.log_var_range),
-                                   d_mu.reshape(-1), d_log_var.reshape(-1))
+        eps = np.ascontiguousarray(c["eps"])        # (a subclass may have put its own there)
+        kernels.gaussian.latent_backward(
+            dz.reshape(-1), c["mu"].reshape(-1), c["raw_log_var"].reshape(-1), c["sigma"].reshape(-1),
+            eps.reshape(-1), *self._in_dtype(w, *self.log_var_range), d_mu.reshape(-1), d_log_var.reshape(-1))
         dh = self.mu_head_.backward(d_mu) + self.log_var_head_.backward(d_log_var)
         self.encoder_.backward(dh)
 

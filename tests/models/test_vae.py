@@ -310,3 +310,27 @@ def test_the_check_rejects_broken_gradients(batch, monkeypatch):
     assert not result.passed and result.errors["log_var.W"] > 1e-3
     monkeypatch.setattr(npae.kernels.gaussian, "latent_backward", correct)
     assert check_vae(small_vae(), x, eps).passed
+
+
+def test_noise_of_any_layout_and_bad_noise(batch):
+    """ε laid out in Fortran order (or any strided view) gives the same pass as its C-order
+    copy (the fused kernel reads flat arrays); no samples (K = 0), a wrong shape or a wrong
+    dtype is refused by name."""
+    x, _ = batch
+    eps = np.random.default_rng(3).standard_normal((2, 4, 3))
+    strided = np.asfortranarray(eps)
+    assert not strided.flags.c_contiguous
+    vae, twin = small_vae(n_samples=2), small_vae(n_samples=2)
+    expected, got = vae.forward(x, eps=eps), twin.forward(x, eps=strided)
+    for a, b in zip(expected, got):
+        np.testing.assert_array_equal(a, b)
+    vae.zero_grad(), twin.zero_grad()
+    assert vae.loss(x, eps=eps) == twin.loss(x, eps=strided)
+    vae.backward(), twin.backward()
+    for p, q in zip(vae.parameters(), twin.parameters()):
+        np.testing.assert_array_equal(p.grad, q.grad)
+    for bad, match in [(np.zeros((0, 4, 3)), "eps must have shape"),
+                       (np.zeros((1, 4, 2)), "eps must have shape"),
+                       (eps.astype(np.float32), "eps has dtype float32")]:
+        with pytest.raises((ValueError, TypeError), match=match):
+            vae.forward(x, eps=bad)
