@@ -163,7 +163,7 @@ class Adam(Optimizer):
             return (cast(self.lr / bias_correction1), cast(self.beta1), cast(self.beta2),
                     cast(1.0 - self.beta1), cast(1.0 - self.beta2), cast(self.eps),
                     cast(self.weight_decay), cast(1.0 / math.sqrt(bias_correction2)), cast(_tiny(dtype)))
-        self._update(K.optim.adam_update, [self._flat_m, self._flat_v], in_dtype)
+        self._update(K.optim.adam_update_threaded, [self._flat_m, self._flat_v], in_dtype)
 
 
 #: class name -> optimizer class, for files that store an optimizer's state (npae.io).

@@ -19,7 +19,8 @@ The kernels take C-contiguous arrays and write into ``cols`` / ``out``.
 """
 import numpy as np
 
-from .backend import with_twin
+from . import threads
+from .backend import get_backend, with_twin
 
 
 def conv_output_size(size, kernel, stride, padding):
@@ -105,3 +106,33 @@ def col2im(cols, kh, kw, sh, sw, ph, pw, out):
                             if 0 <= xx < w:
                                 out[n, c, y, xx] += cols[row, start + j]
     return out
+
+
+# --- both, a few images per chunk on BLAS's threads (``threads``) -----------------------
+
+#: images per chunk: each chunk writes its own columns of cols (im2col) or its own images
+#: (col2im), so the split changes no number
+IMAGES_PER_CHUNK = 8
+
+
+def im2col_threaded(x, kh, kw, sh, sw, ph, pw, cols):
+    """``im2col``, float32 batches split over BLAS's threads by images when it can."""
+    if not _on_threads("im2col_float32", x, x, cols, kh, kw, sh, sw, ph, pw):
+        im2col(x, kh, kw, sh, sw, ph, pw, cols)
+    return cols
+
+
+def col2im_threaded(cols, kh, kw, sh, sw, ph, pw, out):
+    """``col2im``, float32 batches split over BLAS's threads by images when it can."""
+    if not _on_threads("col2im_float32", out, cols, out, kh, kw, sh, sw, ph, pw):
+        col2im(cols, kh, kw, sh, sw, ph, pw, out)
+    return out
+
+
+def _on_threads(job, images, first, second, *geometry):
+    """Run a conv job on the (N, C, H, W) batch ``images``; False when it cannot."""
+    if not (images.dtype == first.dtype == second.dtype == np.float32 and get_backend() == "numba"
+            and len(images) > IMAGES_PER_CHUNK):
+        return False
+    return threads.run(job, (first, second), images.shape[1:] + geometry, IMAGES_PER_CHUNK,
+                       items=len(images))

@@ -9,7 +9,8 @@ import math
 
 import numpy as np
 
-from .backend import with_twin
+from . import threads
+from .backend import get_backend, with_twin
 
 
 def _mse_numpy(pred, target, scale, grad):
@@ -74,7 +75,7 @@ def bce_with_logits(logits, target, scale, grad):
     (|z| ~ 1e35): NumPy's exp, then the loop ``bce_with_logits_from_exp``.
     """
     if logits.dtype == np.float32:
-        total, outside = bce_with_logits_float32(logits, target, scale, grad)
+        total, outside = bce_with_logits_float32_threaded(logits, target, scale, grad)
         if math.isfinite(total):
             return total, outside
     e = np.abs(logits)
@@ -151,6 +152,25 @@ def bce_with_logits_from_exp(logits, target, e, coefficients, scale, grad):
     return total
 
 
+def bce_with_logits_float32_threaded(logits, target, scale, grad):
+    """``bce_with_logits_float32``; from 4 · ``BCE_CHUNK`` elements on, chunk by chunk
+    on BLAS's threads when it can (``threads``), the chunks' sums added up in chunk order.
+    The chunks never depend on the number of threads, so neither do the sums' last bits.
+    (Smaller arrays run whole: handing them over would cost more than it saves.)"""
+    scale = np.float32(scale)
+    if logits.size < 4 * BCE_CHUNK:
+        return bce_with_logits_float32(logits, target, scale, grad)
+    n_chunks = -(-logits.size // BCE_CHUNK)
+    partials = np.zeros((n_chunks, 2))
+    if not (get_backend() == "numba" and target.dtype == grad.dtype == np.float32 and threads.run(
+            "bce_with_logits_float32", (logits, target, grad, partials), (scale,), BCE_CHUNK)):
+        for i in range(n_chunks):          # the twins; or arrays with gaps
+            lo, hi = i * BCE_CHUNK, (i + 1) * BCE_CHUNK
+            partials[i] = bce_with_logits_float32(logits[lo:hi], target[lo:hi], scale, grad[lo:hi])
+    total, outside = partials.sum(axis=0)
+    return float(total), float(outside)
+
+
 # --- float32: the whole loss in one loop, exp included ----------------------------------------
 # exp(x) for x in [-87.33, 0]: x = n ln 2 + r with n = round(x / ln 2), |r| <= ln 2 / 2, so
 # exp(x) = 2^n exp(r). 2^n is built from its bits (the exponent field holds n + 127), exp(r)
@@ -164,6 +184,7 @@ _LN2_LOW = np.float32(math.log(2) - 355 / 512)
 _EXP_TAYLOR = tuple(np.float32(1 / math.factorial(k)) for k in range(8))
 _UNDERFLOW = np.float32(87.33)     # exp(-87.34) is below float32's smallest normal: use 0
 _BLOCK = 512                       # float32 partial sums of this many terms, added in float64
+BCE_CHUNK = 8 * _BLOCK             # elements per chunk on BLAS's threads (whole blocks)
 _ATANH_SERIES = atanh_coefficients(np.float32)[:8]     # 1, 1/3, ..., 1/15
 
 

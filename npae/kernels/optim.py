@@ -7,7 +7,8 @@ denormal floats make arithmetic on them ~15x slower.
 """
 import numpy as np
 
-from .backend import with_twin
+from . import threads
+from .backend import get_backend, with_twin
 
 
 def _adam_update_numpy(p, g, m, v, step_size, beta1, beta2, one_minus_beta1, one_minus_beta2,
@@ -48,6 +49,23 @@ def adam_update(p, g, m, v, step_size, beta1, beta2, one_minus_beta1, one_minus_
         m[i] = mi
         v[i] = vi
         p[i] -= step_size * mi / (np.sqrt(vi) * inv_sqrt_bias_correction2 + eps)
+
+
+#: elements per chunk when Adam runs on BLAS's threads (an update is element by element, so
+#: the split changes no number)
+ADAM_CHUNK = 1 << 14
+
+
+def adam_update_threaded(p, g, m, v, *scalars):
+    """``adam_update``, float32 arrays split over BLAS's threads when it can (``threads``).
+
+    The update reads and writes 7 arrays as large as the model, and its square root and
+    division keep one core busy: two cores take 0.52 ms down to 0.28 ms on 1.09 M float32
+    parameters with the arrays in cache."""
+    on_threads = (p.size >= 4 * ADAM_CHUNK and get_backend() == "numba"
+                  and all(a.dtype == np.float32 and a.size == p.size for a in (p, g, m, v)))
+    if not (on_threads and threads.run("adam_float32", (p, g, m, v), scalars, ADAM_CHUNK)):
+        adam_update(p, g, m, v, *scalars)
 
 
 def _sgd_update_numpy(p, g, buf, lr, momentum, nesterov, weight_decay, tiny):

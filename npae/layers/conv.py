@@ -140,7 +140,7 @@ class Conv2D(_Convolution):
         ho, wo = output_grid(self, x.shape, self.kernel_size, self.stride, self.padding)
         n, kh, kw = len(x), *self.kernel_size
         cols = np.empty((self.in_channels * kh * kw, n * ho * wo), x.dtype)
-        K.conv.im2col(x, *self._geometry(), cols)
+        K.conv.im2col_threaded(x, *self._geometry(), cols)
         out = self.W.value.reshape(self.out_channels, -1) @ cols          # (F, N·H_out·W_out)
         y = np.empty((n, self.out_channels, ho, wo), x.dtype)
         y[...] = out.reshape(self.out_channels, n, ho, wo).transpose(1, 0, 2, 3)   # -> NCHW
@@ -157,7 +157,7 @@ class Conv2D(_Convolution):
             return None
         dcols = self.W.value.reshape(self.out_channels, -1).T @ dy_mat
         dx = np.empty(cache["x_shape"], dy.dtype)
-        K.conv.col2im(dcols, *self._geometry(), dx)
+        K.conv.col2im_threaded(dcols, *self._geometry(), dx)
         return dx
 
     def __repr__(self):
@@ -226,7 +226,7 @@ class ConvTranspose2D(_Convolution):
         x_mat = x.transpose(1, 0, 2, 3).reshape(self.in_channels, -1)       # (C_in, N·H·W)
         cols = self.W.value.reshape(self.in_channels, -1).T @ x_mat          # (C_out·k_h·k_w, N·H·W)
         y = np.empty((len(x), self.out_channels, ho, wo), x.dtype)
-        K.conv.col2im(np.ascontiguousarray(cols), *self._geometry(), y)
+        K.conv.col2im_threaded(np.ascontiguousarray(cols), *self._geometry(), y)
         self._add_bias(y)
         self._save(y, x_mat=x_mat, x_shape=x.shape)
         return y
@@ -237,7 +237,7 @@ class ConvTranspose2D(_Convolution):
         n, _, h, w = cache["x_shape"]
         kh, kw = self.kernel_size
         dcols = np.empty((self.out_channels * kh * kw, n * h * w), dy.dtype)
-        K.conv.im2col(dy, *self._geometry(), dcols)   # Conv2D's forward
+        K.conv.im2col_threaded(dy, *self._geometry(), dcols)   # Conv2D's forward
         self.W.add_matmul(cache["x_mat"], dcols.T)    # W.grad += x_mat dcolsᵀ, reshaped to W's shape
         self._add_bias_grad(dy)
         dx_mat = self.W.value.reshape(self.in_channels, -1) @ dcols          # (C_in, N·H·W)
