@@ -13,7 +13,7 @@ import hashlib
 import pathlib
 
 import numpy as np
-from numba import carray, cfunc, literal_unroll, njit, types
+from numba import carray, cfunc, njit, types
 from numba.core.extending import intrinsic
 
 from . import backend, conv, losses, optim, threads
@@ -70,23 +70,15 @@ def context_for(arrays, items, chunk, scalars):
     """A new context block: the arrays' addresses, items, chunk and the scalars."""
     assert len(arrays) <= N and len(scalars) <= CONTEXT_SIZE - SCALARS, "too many for the context"
     context = np.zeros(CONTEXT_SIZE, np.int64)
-    _fill(context, arrays, items, chunk, scalars)
+    context[:len(arrays)] = [_address(a) for a in arrays]
+    context[N], context[CHUNK] = items, chunk
+    context.view(np.float64)[SCALARS:SCALARS + len(scalars)] = scalars
     return context
 
 
 @njit(cache=True)
-def _fill(context, arrays, items, chunk, scalars):
-    # compiled: reading an array's address from Python (``a.ctypes.data``) costs ~1.5 µs
-    i = 0
-    for a in literal_unroll(arrays):
-        context[i] = a.ctypes.data
-        i += 1
-    context[N], context[CHUNK] = items, chunk
-    as_float = context.view(np.float64)
-    i = SCALARS
-    for s in literal_unroll(scalars):
-        as_float[i] = s
-        i += 1
+def _address(a):
+    return a.ctypes.data     # compiled: 0.4 µs, against ~1.5 µs for ``a.ctypes.data`` in Python
 
 
 # --- the jobs ------------------------------------------------------------------------------

@@ -164,7 +164,7 @@ def run(job, arrays, scalars, chunk, items=None):
         return False
     pool = _get()
     from . import jobs
-    context = jobs.context_for(tuple(arrays), items, chunk, tuple(float(s) for s in scalars) or (0.0,))
+    context = jobs.context_for(arrays, items, chunk, scalars)
     compiled = jobs.get(job)
     if not (pool and pool.launch(compiled, context, n_chunks)):
         jobs.call(compiled, context, n_chunks)        # all chunks, here
