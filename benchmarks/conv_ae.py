@@ -26,6 +26,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 from common import alternate  # noqa: E402
+from npae.kernels import threads as blas_threads  # noqa: E402
 from npae.models.conv import ConvAutoencoder  # noqa: E402
 from npae.optim import Adam  # noqa: E402
 
@@ -191,6 +192,7 @@ def run(args):
     result["floor_fraction"] = round(result["sgemm_floor_ms"] / result["step"]["median_ms"], 3)
     rows = layer_split(model, x, args.rounds)
     result["layers"] = rows
+    result["blas_pool"] = blas_threads.status()     # element-wise jobs on BLAS's threads
     result["layers_total_ms"] = {
         "forward": round(sum(r["forward_ms"] for r in rows), 3),
         "backward": round(sum(r["backward_ms"] for r in rows), 3)}

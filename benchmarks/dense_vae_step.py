@@ -182,6 +182,7 @@ def run(args):
         result["ratio_npae_over_torch"] = round(result["npae"]["median_ms"] / result["torch"]["median_ms"], 3)
         result["target_ratio"] = 0.67
     result["npae_parts_median_ms"] = part_split(model, batches, 100)
+    result["blas_pool"] = npae.kernels.threads.status()     # element-wise jobs on BLAS's threads
     return result
 
 
