@@ -70,7 +70,8 @@ def bce_with_logits(logits, target, scale, grad):
     exactly when every target lies in [0, 1] (NaN if a target is NaN), so the caller's
     domain check rides along in the same pass.
 
-    float32: one fused loop, exp included (``bce_with_logits_float32``). float64 (gradient
+    float32: one fused loop, exp included (``bce_with_logits_float32``; big batches in chunks
+    on BLAS's threads, ``bce_with_logits_float32_threaded``). float64 (gradient
     checks, float64 models), and float32 in the absurd case that the loop's float32 block sums overflow
     (|z| ~ 1e35): NumPy's exp, then the loop ``bce_with_logits_from_exp``.
     """
