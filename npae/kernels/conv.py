@@ -135,4 +135,4 @@ def _on_threads(job, images, first, second, *geometry):
             and len(images) > IMAGES_PER_CHUNK):
         return False
     return threads.run(job, (first, second), images.shape[1:] + geometry, IMAGES_PER_CHUNK,
-                       items=len(images))
+                       items=len(images), here=False)

@@ -64,7 +64,7 @@ def adam_update_threaded(p, g, m, v, *scalars):
     parameters with the arrays in cache."""
     on_threads = (p.size >= 4 * ADAM_CHUNK and get_backend() == "numba"
                   and all(a.dtype == np.float32 and a.size == p.size for a in (p, g, m, v)))
-    if not (on_threads and threads.run("adam_float32", (p, g, m, v), scalars, ADAM_CHUNK)):
+    if not (on_threads and threads.run("adam_float32", (p, g, m, v), scalars, ADAM_CHUNK, here=False)):
         adam_update(p, g, m, v, *scalars)
 
 

@@ -50,15 +50,15 @@ class _Pool:
         self.probe_passed = None    # None until BLAS first runs on two threads or more
         self.launches = 0           # jobs handed to the threads (``status``)
 
-    def launch(self, job, context, n_chunks):
-        """Run ``job`` on chunks 0 .. n_chunks - 1 over BLAS's threads; False, having run
-        nothing, when that would be fewer than two or the probe failed."""
-        threads = min(self.get_num_threads(), n_chunks)
-        if threads < 2 or not self.probed():
-            return False
-        self._hand_over(job, context, n_chunks, threads)
+    def threads(self):
+        """How many threads a job would get: BLAS's setting, or 0 if the probe failed."""
+        threads = self.get_num_threads()
+        return threads if threads >= 2 and self.probed() else min(threads, 1)
+
+    def launch(self, job, context, n_chunks, threads):
+        """Run ``job`` on chunks 0 .. n_chunks - 1 over ``threads`` (>= 2) of BLAS's threads."""
+        self._hand_over(job, context, n_chunks, min(threads, n_chunks))
         self.launches += 1
-        return True
 
     def probed(self):
         """Whether the probe job ran right; it runs once, the first time BLAS has two threads
@@ -151,23 +151,30 @@ def _get():
     return _pool
 
 
-def run(job, arrays, scalars, chunk, items=None):
+def run(job, arrays, scalars, chunk, items=None, here=True):
     """Run the job named ``job`` (``npae.kernels.jobs``) over chunks of ``chunk`` items, with
     ``arrays`` (C-contiguous, in the dtypes the job expects) and ``scalars`` (numbers, passed
-    as float64): on BLAS's threads when it can, else in this thread, the same chunks either
-    way. ``items`` is the number of items (default: the first array's size; the images of a
-    batch for the conv jobs). Returns False, having run nothing, for arrays that are not
-    C-contiguous or too many chunks; the caller then does the work itself."""
+    as float64), on BLAS's threads. ``items`` is the number of items (default: the first
+    array's size; the images of a batch for the conv jobs).
+
+    When the threads cannot take it (no pool, or BLAS on one thread): with ``here``, the same
+    chunks run in this thread (for jobs whose chunks shape the result, as sums do); without,
+    ``run`` returns False and the caller calls its kernel on the whole arrays. Also False,
+    having run nothing, for arrays that are not C-contiguous or too many chunks."""
     items = arrays[0].size if items is None else items
     n_chunks = -(-items // chunk)
     if n_chunks > CHUNK_NUMBERS.size or not all(a.flags.c_contiguous for a in arrays):
         return False
     pool = _get()
+    threads = pool.threads() if pool else 1
+    if threads < 2 and not here:
+        return False
     from . import jobs
     context = jobs.context_for(arrays, items, chunk, scalars)
-    compiled = jobs.get(job)
-    if not (pool and pool.launch(compiled, context, n_chunks)):
-        jobs.call(compiled, context, n_chunks)        # all chunks, here
+    if threads >= 2 and n_chunks >= 2:
+        pool.launch(jobs.get(job), context, n_chunks, threads)
+    else:
+        jobs.call(jobs.get(job), context, n_chunks)         # all chunks, here
     return True
 
 

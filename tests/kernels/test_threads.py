@@ -145,7 +145,7 @@ def test_adam_on_threads_is_the_kernel_bit_for_bit(n):
         assert _launches() == before + on_threads
 
 
-def test_adam_without_the_pool_runs_the_same_chunks_here(no_pool):
+def test_adam_without_the_pool_is_the_kernel(no_pool):
     arrays, scalars = _adam_arguments(9 * optim.ADAM_CHUNK + 3, seed=1)
     expected = [a.copy() for a in arrays]
     kernels.REGISTRY["adam_update"].compiled()(*expected, *scalars)
