@@ -23,8 +23,9 @@ When. The pool is used only with NumPy's own OpenBLAS on Linux (the wheel's libr
 in /proc/self/maps), built with pthreads, version 0.3.23 or newer (older versions number
 the precisions of ``mode`` differently) up to 0.3.34 (the newest checked), when it exports
 ``blas_level1_thread``, when BLAS runs on more than one thread, and when a probe job, run
-the first time it does, covers each chunk exactly once. Otherwise ``run`` calls the job
-itself, for all the chunks at once. ``NPAE_BLAS_POOL=0`` turns the pool off.
+the first time it does, covers each chunk exactly once. Otherwise the work stays in the
+calling thread: the same chunks, for jobs whose chunks shape the result (the BCE loss's
+sums), or the kernel on the whole arrays. ``NPAE_BLAS_POOL=0`` turns the pool off.
 """
 import ctypes
 import os
@@ -51,7 +52,8 @@ class _Pool:
         self.launches = 0           # jobs handed to the threads (``status``)
 
     def threads(self):
-        """How many threads a job would get: BLAS's setting, or 0 if the probe failed."""
+        """How many threads a job would get: BLAS's setting when that is two or more and the
+        probe passed; else 1 (the work stays in the calling thread)."""
         threads = self.get_num_threads()
         return threads if threads >= 2 and self.probed() else min(threads, 1)
 
