@@ -51,5 +51,10 @@ def check_finite(x, who, name="input"):
         finite = bool(np.isfinite(x).all())
     if finite:
         return x
+    raise nonfinite_error(x, who, name)
+
+
+def nonfinite_error(x, who, name="input"):
+    """The NonFiniteError for an ``x`` known to hold NaN or inf (it counts them)."""
     bad = ~np.isfinite(x)
-    raise NonFiniteError(f"{who}: {name} contains NaN or inf ({int(bad.sum())} of {x.size} values)")
+    return NonFiniteError(f"{who}: {name} contains NaN or inf ({int(bad.sum())} of {x.size} values)")

@@ -2,29 +2,38 @@
 
 Each backward computes ``dx = dy * f'(.)`` in one pass, where NumPy would need
 two or three temporaries. Constants are made in the data's dtype (``x.dtype.type(1)``):
-a Python ``1.0`` would turn a float32 loop into float64, at half the SIMD width. Arguments are flat 1-D arrays (``add_bias``: a 2-D y); results
-go to ``out``.
+a Python ``1.0`` would turn a float32 loop into float64, at half the SIMD width. Arguments
+are flat 1-D arrays (``add_bias``: a 2-D y); results go to ``out``. The forward kernels that
+see every element of a layer's input or output anyway (``add_bias``, ``leaky_relu_forward``)
+also return whether it was all finite: the layer's finiteness check costs no pass of its own.
 """
 import numpy as np
 
 from .backend import with_twin
 
 
-# --- a Dense layer's bias: y[n, :] += b -----------------------------------------------
+# --- a Dense layer's bias: y[n, :] += b, and the finiteness check in the same pass -----
 
 def _add_bias_numpy(y, b):
     y += b
-    return y
+    return bool(np.isfinite(y).all())
 
 
-@with_twin(_add_bias_numpy)
+@with_twin(_add_bias_numpy, fastmath={"reassoc"})
 def add_bias(y, b):
-    """y (N, D) += b (D,) in place, row by row (NumPy's broadcast add is ~2x slower here)."""
+    """y (N, D) += b (D,) in place, row by row (NumPy's broadcast add is ~2x slower here).
+
+    Returns True when every element of the new y is finite: the check of ``checks.all_finite``
+    (Σ (v − v) is NaN exactly when some v is NaN or ±inf) in the pass that writes y anyway.
+    """
+    total = y.dtype.type(0)
     for n in range(y.shape[0]):
         row = y[n]
         for j in range(b.size):
-            row[j] += b[j]
-    return y
+            v = row[j] + b[j]
+            row[j] = v
+            total += v - v
+    return total == total
 
 
 # --- sigmoid: s(x) = 1 / (1 + e^-x), written so that e^(...) never overflows --------
@@ -81,15 +90,19 @@ def tanh_backward(y, dy, out):
 
 def _leaky_relu_forward_numpy(x, alpha, out):
     out[...] = np.where(x > 0, x, alpha * x)   # python-float alpha keeps x's dtype
-    return out
+    return bool(np.isfinite(x).all())
 
 
-@with_twin(_leaky_relu_forward_numpy)
+@with_twin(_leaky_relu_forward_numpy, fastmath={"reassoc"})
 def leaky_relu_forward(x, alpha, out):
+    """out = x if x > 0 else alpha x. Returns True when every x is finite (the layer's input
+    check, in the same pass: see ``add_bias``)."""
+    total = x.dtype.type(0)
     for i in range(x.size):
         v = x[i]
         out[i] = v if v > 0 else alpha * v
-    return out
+        total += v - v
+    return total == total
 
 
 def _leaky_relu_backward_numpy(x, dy, alpha, out):

@@ -5,6 +5,7 @@ Any input shape works; the output has the input's shape and dtype.
 import numpy as np
 
 from .. import kernels as K
+from .._checks import nonfinite_error
 from .base import Layer
 
 
@@ -66,10 +67,11 @@ class LeakyReLU(Layer):
         self.alpha = float(alpha)
 
     def forward(self, x):
-        x = np.ascontiguousarray(self._check_input(x))
+        x = np.ascontiguousarray(self._check_input(x, finite=False))
         y = _new(x)
         # alpha in x's dtype: a Python float would make the float32 loop float64
-        K.elementwise.leaky_relu_forward(_flat(x), x.dtype.type(self.alpha), _flat(y))
+        if not K.elementwise.leaky_relu_forward(_flat(x), x.dtype.type(self.alpha), _flat(y)):
+            raise nonfinite_error(x, self.name)      # the kernel checked x as it went
         self._save(y, x=x)
         return y
 

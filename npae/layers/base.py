@@ -45,14 +45,15 @@ class Layer:
             p.zero_grad()
 
     # --- helpers for subclasses ------------------------------------------------
-    def _check_input(self, x, shape=None, dtype=None):
-        """Validate ``x``: a finite float array, of ``shape`` (None = any size)."""
+    def _check_input(self, x, shape=None, dtype=None, finite=True):
+        """Validate ``x``: a float array, of ``shape`` (None = any size), and finite. A layer
+        whose kernel checks finiteness in a pass it makes anyway passes ``finite=False``."""
         check_float_array(x, self.name, dtype=dtype)
         if shape is not None:
             check_shape(x, shape, self.name)
         elif x.ndim == 0 or x.size == 0:
             raise ShapeError(f"{self.name}: input must be a non-empty batch, got shape {x.shape}")
-        return check_finite(x, self.name)
+        return check_finite(x, self.name) if finite else x
 
     def _save(self, out, **arrays):
         """Cache arrays for backward, and the shape and dtype ``dy`` must have (out's)."""

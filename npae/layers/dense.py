@@ -2,7 +2,8 @@
 import numpy as np
 
 from .. import kernels as K
-from ..errors import ShapeError
+from .._checks import nonfinite_error
+from ..errors import NonFiniteError, ShapeError
 from ..parameter import Parameter
 from .base import Layer
 
@@ -29,20 +30,51 @@ def _check_dtype(dtype):
     return dtype
 
 
-def _add_bias(y, b):
-    """y += b, row by row (y is the fresh C-contiguous product x W)."""
-    if b is not None:
+def _add_bias(y, b, layer, x, w):
+    """y += b, row by row (y is the fresh C-contiguous product x W), checking in the same pass
+    that y is finite: that is the layer's input check too, since a NaN or ±inf anywhere in a
+    row of x makes the whole row of x W NaN or ±inf (NaN · w and ±inf · 0 are NaN). When y is
+    not finite, ``_explain`` says why."""
+    if b is None:
+        finite = K.checks.all_finite(y.reshape(-1))
+    else:
         if b.value.shape != y.shape[1:]:    # the loop does not check bounds: a wrong b would
             raise ShapeError(f"Parameter {b.name!r}: bias of shape {b.value.shape} for outputs "
                              f"of shape {y.shape[1:]}")       # write past y's end
-        K.elementwise.add_bias(y, b.value)
+        finite = K.elementwise.add_bias(y, b.value)
+    if not finite:
+        raise _explain(layer, x, w, b)
+
+
+def _explain(layer, x, w, b):
+    """The NonFiniteError for an output x W + b that holds NaN or inf: the input's fault, the
+    parameters', or an overflow."""
+    for array, name in ((x, "input"), (w, "W"), (None if b is None else b.value, "b")):
+        if array is not None and not np.isfinite(array).all():
+            return nonfinite_error(array, layer.name, name)
+    return NonFiniteError(f"{layer.name}: the output x W + b overflowed to inf (|x| up to "
+                          f"{np.abs(x).max():.3g}, |W| up to {np.abs(w).max():.3g})")
+
+
+_ONES = {}
+
+
+def _ones(n, dtype):
+    """A read-only vector of n ones (kept: a new one each backward pass costs ~1 µs)."""
+    key = (n, np.dtype(dtype))
+    if key not in _ONES:
+        if len(_ONES) > 16:      # many batch sizes: keep a few
+            _ONES.clear()
+        _ONES[key] = np.ones(n, dtype)
+        _ONES[key].flags.writeable = False
+    return _ONES[key]
 
 
 def _add_bias_grad(b, dy):
     """b.grad += Σ_n dy_n, as the matrix-vector product 1_Nᵀ dy (BLAS: 2x faster than a sum
     over axis 0)."""
     if b is not None:
-        b.grad += np.ones(len(dy), dy.dtype) @ dy
+        b.grad += _ones(len(dy), dy.dtype) @ dy
 
 
 class Dense(Layer):
@@ -69,9 +101,9 @@ class Dense(Layer):
         return [("W", self.W)] + ([("b", self.b)] if self.b is not None else [])
 
     def forward(self, x):
-        self._check_input(x, (None, self.in_features), self.W.dtype)
+        self._check_input(x, (None, self.in_features), self.W.dtype, finite=False)
         y = x @ self.W.value
-        _add_bias(y, self.b)
+        _add_bias(y, self.b, self, x, self.W.value)      # and the finiteness check
         self._save(y, x=x)
         return y
 
@@ -104,9 +136,9 @@ class TiedDense(Layer):
         return [("W", self.W)] + ([("b", self.b)] if self.b is not None else [])
 
     def forward(self, x):
-        self._check_input(x, (None, self.W.shape[1]), self.W.dtype)
+        self._check_input(x, (None, self.W.shape[1]), self.W.dtype, finite=False)
         y = x @ self.W.value.T
-        _add_bias(y, self.b)
+        _add_bias(y, self.b, self, x, self.W.value)      # and the finiteness check
         self._save(y, x=x)
         return y
 

@@ -79,20 +79,48 @@ def test_every_spine_kernel_has_a_twin_case():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_add_bias_agrees(dtype):
+    """y += b in place, and the returned flag says whether the new y is all finite: NaN and
+    ±inf in y or b, and sums that overflow (|y|, |b| up to the dtype's max)."""
     kernel = kernels.REGISTRY["add_bias"]
+    big = float(np.finfo(dtype).max)
+    values = st.one_of(st.floats(-8, 8, width=np.finfo(dtype).bits),
+                       st.sampled_from([np.nan, np.inf, -np.inf, big, -big]))
 
     @given(st.tuples(st.integers(1, 9), st.integers(1, 40)).flatmap(
         lambda nd: st.tuples(arrays(nd, dtype=dtype, min_value=-8, max_value=8),
-                             arrays(nd[1:], dtype=dtype, min_value=-8, max_value=8))))
+                             arrays(nd[1:], dtype=dtype, min_value=-8, max_value=8),
+                             st.lists(st.tuples(st.integers(0, nd[0] * nd[1] - 1), values), max_size=3),
+                             st.lists(st.tuples(st.integers(0, nd[1] - 1), values), max_size=2))))
     def check(args):
-        y, b = args
-        expected = y + b
-        got = kernel.compiled()(y.copy(), b)
-        assert got.dtype == dtype
+        y, b, y_specials, b_specials = args
+        for i, v in y_specials:
+            y.reshape(-1)[i] = v
+        for j, v in b_specials:
+            b[j] = v
+        with np.errstate(over="ignore", invalid="ignore"):
+            expected = y + b
+        finite = bool(np.isfinite(expected).all())
+        got, twin = y.copy(), y.copy()
+        assert kernel.compiled()(got, b) is finite
+        assert kernel.twin(twin, b) is finite
         np.testing.assert_array_equal(got, expected)           # one addition each: exact
-        np.testing.assert_array_equal(kernel.twin(y.copy(), b), expected)
+        np.testing.assert_array_equal(twin, expected)
 
-    check()
+    with np.errstate(over="ignore", invalid="ignore"):
+        check()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_leaky_relu_forward_flags_a_nonfinite_input_anywhere(dtype, bad):
+    kernel = kernels.REGISTRY["leaky_relu_forward"]
+    x = np.random.default_rng(0).normal(size=70).astype(dtype)
+    assert kernel.compiled()(x, dtype(0.1), np.empty_like(x)) is True
+    for i in (0, 1, 31, 32, 69):                 # SIMD lanes, a vector's edge, the scalar tail
+        x_bad = x.copy()
+        x_bad[i] = bad
+        for run in (kernel.compiled(), kernel.twin):
+            assert run(x_bad, dtype(0.1), np.empty_like(x)) is False
 
 
 def _run_both(kernel, args, written):
