@@ -61,13 +61,14 @@ _ONES = {}
 
 def _ones(n, dtype):
     """A read-only vector of n ones (kept: a new one each backward pass costs ~1 µs)."""
-    key = (n, np.dtype(dtype))
-    if key not in _ONES:
-        if len(_ONES) > 16:      # many batch sizes: keep a few
+    ones = _ONES.get((n, dtype))
+    if ones is None:
+        ones = np.ones(n, dtype)
+        ones.flags.writeable = False
+        if len(_ONES) >= 16:     # many batch sizes: keep a few
             _ONES.clear()
-        _ONES[key] = np.ones(n, dtype)
-        _ONES[key].flags.writeable = False
-    return _ONES[key]
+        _ONES[(n, dtype)] = ones
+    return ones
 
 
 def _add_bias_grad(b, dy):
