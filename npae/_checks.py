@@ -43,7 +43,7 @@ def check_shape(x, expected, who, name="input"):
 def check_finite(x, who, name="input"):
     """Return x (an array of any shape) if every element is finite; NonFiniteError naming
     ``who`` and ``name`` and counting the NaN/inf values otherwise."""
-    # This runs on every layer's input: a contiguous float array takes the one-pass kernel
+    # This runs on most layers' inputs: a contiguous float array takes the one-pass kernel
     # (3x faster than BLAS's dot x·x, which also needed np.errstate for its overflow warning).
     if x.dtype in FLOAT_DTYPES and x.flags.c_contiguous and x.size:
         finite = K.checks.all_finite(np.asarray(x).reshape(-1))   # asarray: an np.matrix stays 2-D

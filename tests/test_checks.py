@@ -1,4 +1,4 @@
-"""The input checks every layer runs: a NaN or inf anywhere is found, huge finite values are not
+"""The input checks layers run (``check_finite``; Dense and ReLU: tests/layers/test_finite_checks.py): a NaN or inf anywhere is found, huge finite values are not
 mistaken for one, and nothing warns on the way."""
 import warnings
 

@@ -112,7 +112,7 @@ def test_weights_that_overflow_the_forward_pass_are_rolled_back():
             model.encoder_[0].W.value[:] = np.float32(3e38)   # x W overflows to inf
     with pytest.raises(NonFiniteError, match=r"epoch 2/3, batch 1/2 \(training step 2\): the "
                                              r"forward pass met non-finite values \(Dense: the output "
-                                             r"x W \+ b overflowed"):
+                                             r"overflowed"):
         model.fit(digits(), epochs=3, batch_size=50, callbacks=[recorder, Explode()])
     # back at the start of step 1, the last step whose loss was finite
     assert model.training_step == 1

@@ -1,4 +1,5 @@
-"""A finiteness check for every layer's input: one read-only pass, no temporaries."""
+"""A finiteness check for layer inputs: one read-only pass, no temporaries. (Dense and ReLU
+check inside kernels that make a pass anyway: ``elementwise.add_bias``, ``leaky_relu_forward``.)"""
 import numpy as np
 
 from .backend import with_twin

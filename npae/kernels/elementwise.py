@@ -19,7 +19,7 @@ def _add_bias_numpy(y, b):
     return bool(np.isfinite(y).all())
 
 
-@with_twin(_add_bias_numpy, fastmath={"reassoc"})
+@with_twin(_add_bias_numpy, fastmath={"reassoc"})      # exactly "reassoc": see checks.all_finite
 def add_bias(y, b):
     """y (N, D) += b (D,) in place, row by row (NumPy's broadcast add is ~2x slower here).
 
@@ -93,7 +93,7 @@ def _leaky_relu_forward_numpy(x, alpha, out):
     return bool(np.isfinite(x).all())
 
 
-@with_twin(_leaky_relu_forward_numpy, fastmath={"reassoc"})
+@with_twin(_leaky_relu_forward_numpy, fastmath={"reassoc"})   # exactly "reassoc" (checks.all_finite)
 def leaky_relu_forward(x, alpha, out):
     """out = x if x > 0 else alpha x. Returns True when every x is finite (the layer's input
     check, in the same pass: see ``add_bias``)."""
