@@ -33,7 +33,8 @@ def check_float_array(x, who, name="input", dtype=None):
 
 def check_shape(x, expected, who, name="input"):
     """``expected`` is a tuple of ints and ``None`` (any size, at least 1)."""
-    if x.ndim != len(expected) or any(e is not None and e != s for e, s in zip(expected, x.shape)):
+    shape = x.shape
+    if len(shape) != len(expected) or not all([e is None or e == s for e, s in zip(expected, shape)]):
         raise ShapeError(f"{who}: expected {name} of shape {shape_str(expected)}, got {x.shape}")
     if x.size == 0:
         raise ShapeError(f"{who}: {name} is empty (shape {x.shape})")

@@ -60,12 +60,14 @@ class Parameter:
     def add_matmul(self, a, b):
         """grad += a @ b  for a (m, k) and b (k, n): (m, n) must be the value's shape, or for
         a value of more dimensions (a convolution's W) its shape (m, ...) in C order, m · n
-        = value.size.
+        = value.size, or for a vector (a bias) (1, n), n = value.size.
 
         Right after ``zero_grad`` the product goes straight into the gradient array
         (BLAS writes it; no temporary, no clearing, no addition)."""
         m, n = a.shape[0], b.shape[1]
-        fits = (m, n) == self.shape if self.value.ndim == 2 else (m == self.shape[0] and m * n == self.size)
+        ndim = self.value.ndim
+        fits = ((m, n) == self.shape if ndim == 2 else
+                (m == 1 and n == self.size) if ndim == 1 else (m == self.shape[0] and m * n == self.size))
         if not fits:
             raise ShapeError(f"Parameter {self.name!r}: a product of shape ({m}, {n}) cannot be added "
                              f"to a gradient of shape {self.shape} (a transposed product?)")

@@ -64,7 +64,7 @@ class Kernel:
     def __call__(self, *args):
         if _backend == "numpy":
             return self.twin(*args)
-        return self.compiled()(*args)
+        return (self._compiled or self.compiled())(*args)
 
     def __repr__(self):
         return f"<npae kernel {self.name}>"
