@@ -45,6 +45,20 @@ def test_add_matmul_reshapes_to_the_parameter_shape(rng):
     np.testing.assert_allclose(w.grad, 2 * (a @ b).reshape(2, 3, 2, 2), rtol=1e-14)
 
 
+def test_add_matmul_into_a_vector_takes_a_one_row_product(rng):
+    """A bias: 1_Nᵀ dy as a (1, N) (N, D) product, written after zero_grad, added after that."""
+    b = Parameter(np.zeros(4, np.float32), "b")
+    ones, dy = np.ones((1, 6), np.float32), rng.standard_normal((6, 4)).astype(np.float32)
+    b.grad += 7                                  # stale numbers that must not survive
+    b.zero_grad()
+    b.add_matmul(ones, dy)
+    np.testing.assert_allclose(b.grad, dy.sum(axis=0), rtol=1e-6)
+    b.add_matmul(ones, dy)
+    np.testing.assert_allclose(b.grad, 2 * dy.sum(axis=0), rtol=1e-6)
+    with pytest.raises(npae.ShapeError, match="cannot be added"):
+        b.add_matmul(np.ones((2, 6), np.float32), dy[:, :2])      # 2 · 2 values, but not one row
+
+
 def test_add_matmul_of_another_dtype_still_adds_correctly(p, rng):
     a, b = rng.standard_normal((3, 2)), rng.standard_normal((2, 4))     # float64 into float32
     p.grad += 7
