@@ -46,6 +46,19 @@ def alternate(steps, warmup, rounds, block=25, settle=0.25, discard=2):
     return times
 
 
+def paired_block_ratio(a, b, block):
+    """The median, over the rounds of ``alternate``, of (a's block median / b's block median).
+    Each round's two blocks ran back to back, so a load that comes and goes on a shared
+    machine (this VM's medians drift by 10-30 % within a run) weighs on both sides of each
+    quotient; the ratio of the whole runs' medians mixes calm blocks of one with busy blocks
+    of the other. Reported beside that ratio, not instead of it."""
+    a, b = np.asarray(a), np.asarray(b)
+    rounds = min(len(a), len(b)) // block
+    quotients = [np.median(a[i * block:(i + 1) * block]) / np.median(b[i * block:(i + 1) * block])
+                 for i in range(rounds)]
+    return round(float(np.median(quotients)), 3)
+
+
 def summary(seconds):
     return {"median_ms": round(1e3 * float(np.median(seconds)), 3),
             "best_ms": round(1e3 * min(seconds), 3),

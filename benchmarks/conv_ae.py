@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import alternate  # noqa: E402
+from common import alternate, paired_block_ratio  # noqa: E402
 from npae.kernels import threads as blas_threads  # noqa: E402
 from npae.models.conv import ConvAutoencoder  # noqa: E402
 from npae.optim import Adam  # noqa: E402
@@ -184,6 +184,7 @@ def run(args):
         result["ratio_npae_over_torch"] = {
             key: round(result["step"][key] / result["torch"]["step"][key], 2)
             for key in ("best_ms", "median_ms")}
+        result["ratio_paired_blocks"] = paired_block_ratio(times["npae"], times["torch"], block=10)
     from common import sgemm_gflops
     flops = step_flops(model, x)
     rate = sgemm_gflops()

@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import alternate, dense_flops, sgemm_gflops, summary  # noqa: E402
+from common import alternate, dense_flops, paired_block_ratio, sgemm_gflops, summary  # noqa: E402
 
 import npae  # noqa: E402
 from npae.models.vae import VAE  # noqa: E402
@@ -180,6 +180,7 @@ def run(args):
     if "torch" in times:
         result["torch"] = summary(times["torch"])
         result["ratio_npae_over_torch"] = round(result["npae"]["median_ms"] / result["torch"]["median_ms"], 3)
+        result["ratio_paired_blocks"] = paired_block_ratio(times["npae"], times["torch"], block=25)
         result["target_ratio"] = 0.67
     result["npae_parts_median_ms"] = part_split(model, batches, 100)
     result["blas_pool"] = npae.kernels.threads.status()     # element-wise jobs on BLAS's threads
