@@ -5,7 +5,11 @@ all of npae run on the twins, so every line can be stepped through in a
 debugger. The default, ``"numba"``, compiles a kernel's loops the first time it
 is called (``import npae`` compiles nothing and does not import Numba).
 """
+import hashlib
+import inspect
 import os
+import pathlib
+import types
 import warnings
 
 BACKENDS = ("numba", "numpy")
@@ -58,7 +62,8 @@ class Kernel:
                 return self.twin
             # error_model="numpy": x / 0 gives inf/nan as in the twins, instead of a
             # per-division zero check that stops LLVM from vectorizing the loop (~7x).
-            self._compiled = njit(cache=True, error_model="numpy", **self.jit_options)(self.loops)
+            jit = njit(cache=True, error_model="numpy", **self.jit_options)
+            self._compiled = jit(with_helpers_compiled(self.loops))
         return self._compiled
 
     def __call__(self, *args):
@@ -68,6 +73,53 @@ class Kernel:
 
     def __repr__(self):
         return f"<npae kernel {self.name}>"
+
+
+def helper(function):
+    """Decorator: a scalar function that kernels call inside their loops (``vecmath``'s exp).
+
+    It stays a plain Python function, so tests and debuggers can call it. When a kernel that
+    calls it compiles, ``with_helpers_compiled`` hands Numba a compiled version, inlined into
+    the kernel's loop (a call would stop the loop from vectorizing).
+    """
+    function.npae_helper = True
+    return function
+
+
+def with_helpers_compiled(loops):
+    """``loops``, or, when it calls helpers, a copy whose globals give Numba their compiled,
+    always-inlined versions (the module itself keeps the Python functions).
+
+    Numba keys a cached function on its own file, not on the files of the functions it
+    calls: after an edit of ``vecmath.py`` alone it would load the kernel compiled with the
+    old helper. So the copy's name carries a hash of the helpers' source files, and Numba's
+    cache, which files a function under its name, starts afresh when they change.
+    """
+    helpers = _helpers_called_by(loops)
+    if not helpers:
+        return loops
+    from numba import njit
+    namespace = dict(loops.__globals__)
+    namespace.update({name: njit(inline="always")(with_helpers_compiled(value)) for name, value in helpers.items()})
+    copy = types.FunctionType(loops.__code__, namespace, loops.__name__, loops.__defaults__)
+    sources = sorted({inspect.getfile(value) for value in _all_helpers(loops)})
+    digest = hashlib.sha256(b"".join(pathlib.Path(path).read_bytes() for path in sources)).hexdigest()
+    copy.__qualname__ = f"{loops.__qualname__}__helpers_{digest[:12]}"
+    copy.__doc__ = loops.__doc__
+    return copy
+
+
+def _helpers_called_by(function):
+    return {name: value for name, value in function.__globals__.items()
+            if getattr(value, "npae_helper", False) and name in function.__code__.co_names}
+
+
+def _all_helpers(function):
+    """The helpers ``function`` calls, and those they call, and so on."""
+    found = list(_helpers_called_by(function).values())
+    for value in list(found):
+        found += [h for h in _all_helpers(value) if h not in found]
+    return found
 
 
 def with_twin(twin, **jit_options):

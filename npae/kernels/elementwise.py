@@ -4,12 +4,13 @@ Each backward computes ``dx = dy * f'(.)`` in one pass, where NumPy would need
 two or three temporaries. Constants are made in the data's dtype (``x.dtype.type(1)``):
 a Python ``1.0`` would turn a float32 loop into float64, at half the SIMD width. Arguments
 are flat 1-D arrays (``add_bias``: a 2-D y); results go to ``out``. The forward kernels that
-see every element of a layer's input or output anyway (``add_bias``, ``leaky_relu_forward``)
-also return whether it was all finite: the layer's finiteness check costs no pass of its own.
+see every element of a layer's input or output anyway (``add_bias``, ``leaky_relu_forward``,
+the sigmoid's) also return whether it was all finite: the layer's finiteness check costs no pass of its own.
 """
 import numpy as np
 
 from .backend import with_twin
+from .vecmath import exp_neg_abs_float32, exp_neg_abs_float32_numpy, log1p_float32
 
 
 # --- a Dense layer's bias: y[n, :] += b, and the finiteness check in the same pass -----
@@ -36,25 +37,58 @@ def add_bias(y, b):
     return total == total
 
 
-# --- sigmoid: s(x) = 1 / (1 + e^-x), written so that e^(...) never overflows --------
+# --- sigmoid: s(x) = 1 / (1 + e^-x) = (1 if x >= 0 else e) / (1 + e) with e = e^-|x| in
+# (0, 1]: never overflows. Returns whether every x was finite (the layer's input check).
+
+def sigmoid(x, out):
+    """out = s(x) for flat x; True when every x is finite. float32 goes to the loop that
+    vectorizes (``sigmoid_forward_float32``), float64 to ``sigmoid_forward``."""
+    if x.dtype == np.float32:
+        return sigmoid_forward_float32(x, out)
+    return sigmoid_forward(x, out)
+
+
+def _sigmoid_from_exp_numpy(x, e, out):
+    """The twins' s(x), given e = e^-|x|."""
+    return np.divide(np.where(x >= 0, x.dtype.type(1), e), 1 + e, out=out)
+
 
 def _sigmoid_forward_numpy(x, out):
-    e = np.exp(-np.abs(x))                       # in (0, 1]: no overflow
-    np.divide(np.where(x >= 0, 1, e), 1 + e, out=out)
-    return out
+    _sigmoid_from_exp_numpy(x, np.exp(-np.abs(x)), out)
+    return bool(np.isfinite(x).all())
 
 
-@with_twin(_sigmoid_forward_numpy)
+@with_twin(_sigmoid_forward_numpy, fastmath={"reassoc"})      # exactly "reassoc": see add_bias
 def sigmoid_forward(x, out):
+    """Any float dtype, with libm's exp (one element at a time)."""
     one, zero = x.dtype.type(1), x.dtype.type(0)
+    total = zero
     for i in range(x.size):
         v = x[i]
-        if v >= zero:
-            out[i] = one / (one + np.exp(-v))
-        else:
-            e = np.exp(v)
-            out[i] = e / (one + e)
-    return out
+        e = np.exp(-abs(v))
+        out[i] = (one if v >= zero else e) / (one + e)     # a select, not a branch
+        total += v - v
+    return total == total
+
+
+def _sigmoid_forward_float32_numpy(x, out):
+    _sigmoid_from_exp_numpy(x, exp_neg_abs_float32_numpy(x), out)   # e = 0 where the loop's is
+    return bool(np.isfinite(x).all())
+
+
+@with_twin(_sigmoid_forward_float32_numpy, fastmath={"reassoc"})
+def sigmoid_forward_float32(x, out):
+    """float32 only: e^-|x| written out (``vecmath``), so the loop vectorizes: ~0.3 ns per
+    element against ~10 ns with libm's exp. Within 2 ulps of ``sigmoid_forward``; s(x) is
+    exactly 0 below x = -87.33 (a denormal there otherwise)."""
+    one, zero = np.float32(1), np.float32(0)
+    total = zero
+    for i in range(x.size):
+        v = x[i]
+        e = exp_neg_abs_float32(v)
+        out[i] = (one if v >= zero else e) / (one + e)
+        total += v - v
+    return total == total
 
 
 def _sigmoid_backward_numpy(y, dy, out):
@@ -117,26 +151,60 @@ def leaky_relu_backward(x, dy, alpha, out):
     return out
 
 
-# --- softplus: log(1 + e^x) = max(x, 0) + log1p(e^-|x|), stable for large |x| --------
+# --- softplus: log(1 + e^x) = max(x, 0) + log1p(e^-|x|), stable for large |x|; its derivative
+# is the sigmoid. The forward returns whether every x was finite (the layer's input check).
+
+def softplus(x, out):
+    """out = softplus(x) for flat x; True when every x is finite (float32: the loop that
+    vectorizes, ``softplus_forward_float32``)."""
+    if x.dtype == np.float32:
+        return softplus_forward_float32(x, out)
+    return softplus_forward(x, out)
+
+
+def softplus_grad(x, dy, out):
+    """out = dy * s(x) for flat arrays (float32: ``softplus_backward_float32``)."""
+    if x.dtype == np.float32:
+        return softplus_backward_float32(x, dy, out)
+    return softplus_backward(x, dy, out)
+
 
 def _softplus_forward_numpy(x, out):
     np.add(np.maximum(x, 0), np.log1p(np.exp(-np.abs(x))), out=out)
-    return out
+    return bool(np.isfinite(x).all())
 
 
-@with_twin(_softplus_forward_numpy)
+@with_twin(_softplus_forward_numpy, fastmath={"reassoc"})      # exactly "reassoc": see add_bias
 def softplus_forward(x, out):
+    """Any float dtype, with libm's exp and log1p."""
     zero = x.dtype.type(0)
+    total = zero
     for i in range(x.size):
         v = x[i]
         out[i] = max(v, zero) + np.log1p(np.exp(-abs(v)))
-    return out
+        total += v - v
+    return total == total
+
+
+def _softplus_forward_float32_numpy(x, out):
+    np.add(np.maximum(x, 0), np.log1p(exp_neg_abs_float32_numpy(x)), out=out)
+    return bool(np.isfinite(x).all())
+
+
+@with_twin(_softplus_forward_float32_numpy, fastmath={"reassoc"})
+def softplus_forward_float32(x, out):
+    """float32 only: e^-|x| and log1p written out (``vecmath``), so the loop vectorizes."""
+    zero = np.float32(0)
+    total = zero
+    for i in range(x.size):
+        v = x[i]
+        out[i] = max(v, zero) + log1p_float32(exp_neg_abs_float32(v))
+        total += v - v
+    return total == total
 
 
 def _softplus_backward_numpy(x, dy, out):
-    s = _sigmoid_forward_numpy(x, np.empty_like(x))
-    np.multiply(dy, s, out=out)
-    return out
+    return np.multiply(dy, _sigmoid_from_exp_numpy(x, np.exp(-np.abs(x)), None), out=out)
 
 
 @with_twin(_softplus_backward_numpy)
@@ -145,10 +213,21 @@ def softplus_backward(x, dy, out):
     one, zero = x.dtype.type(1), x.dtype.type(0)
     for i in range(x.size):
         v = x[i]
-        if v >= zero:
-            s = one / (one + np.exp(-v))
-        else:
-            e = np.exp(v)
-            s = e / (one + e)
-        out[i] = dy[i] * s
+        e = np.exp(-abs(v))
+        out[i] = dy[i] * ((one if v >= zero else e) / (one + e))
+    return out
+
+
+def _softplus_backward_float32_numpy(x, dy, out):
+    return np.multiply(dy, _sigmoid_from_exp_numpy(x, exp_neg_abs_float32_numpy(x), None), out=out)
+
+
+@with_twin(_softplus_backward_float32_numpy)
+def softplus_backward_float32(x, dy, out):
+    """float32 only: ``softplus_backward`` with ``vecmath``'s e^-|x| (vectorizes)."""
+    one, zero = np.float32(1), np.float32(0)
+    for i in range(x.size):
+        v = x[i]
+        e = exp_neg_abs_float32(v)
+        out[i] = dy[i] * ((one if v >= zero else e) / (one + e))
     return out

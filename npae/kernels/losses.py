@@ -11,6 +11,7 @@ import numpy as np
 
 from . import threads
 from .backend import get_backend, with_twin
+from .vecmath import exp_neg_abs_float32, exp_neg_abs_float32_numpy, log1p_float32
 
 
 def _mse_numpy(pred, target, scale, grad):
@@ -172,26 +173,13 @@ def bce_with_logits_float32_threaded(logits, target, scale, grad):
     return float(total), float(outside)
 
 
-# --- float32: the whole loss in one loop, exp included ----------------------------------------
-# exp(x) for x in [-87.33, 0]: x = n ln 2 + r with n = round(x / ln 2), |r| <= ln 2 / 2, so
-# exp(x) = 2^n exp(r). 2^n is built from its bits (the exponent field holds n + 127), exp(r)
-# is its Taylor polynomial to r^7 (truncation < 1e-8 relative, below float32's 6e-8). ln 2 is
-# split as 355/512 (exact: n · 355/512 has no rounding) plus the rest (Cody & Waite 1980).
-# Never compile these loops with "nsz" next to "reassoc": LLVM would merge the two halves of
-# ln 2 back into one rounded constant.
-_LOG2_E = np.float32(1 / math.log(2))
-_LN2_HIGH = np.float32(355 / 512)
-_LN2_LOW = np.float32(math.log(2) - 355 / 512)
-_EXP_TAYLOR = tuple(np.float32(1 / math.factorial(k)) for k in range(8))
-_UNDERFLOW = np.float32(87.33)     # exp(-87.34) is below float32's smallest normal: use 0
+# --- float32: the whole loss in one loop, exp and log1p included (``vecmath``) -------------
 _BLOCK = 512                       # float32 partial sums of this many terms, added in float64
 BCE_CHUNK = 8 * _BLOCK             # elements per chunk on BLAS's threads (whole blocks)
-_ATANH_SERIES = atanh_coefficients(np.float32)[:8]     # 1, 1/3, ..., 1/15
 
 
 def _bce_with_logits_float32_numpy(logits, target, scale, grad):
-    a = np.abs(logits)
-    e = np.where(a > _UNDERFLOW, np.float32(0), np.exp(-a))     # as the loop: no denormals
+    e = exp_neg_abs_float32_numpy(logits)           # as the loop: no denormals
     with np.errstate(invalid="ignore"):          # NaN/inf inputs: the caller names them
         loss = np.maximum(logits, 0) - target * logits + np.log1p(e)
     sig = np.where(logits >= 0, np.float32(1), e) / (1 + e)
@@ -204,8 +192,8 @@ def bce_with_logits_float32(logits, target, scale, grad):
     """float32 only. The loss sum, grad = scale (s(z) - t) and Σ max(t - 1, 0) + max(-t, 0).
 
     NumPy's exp would be a pass of its own at ~1.3 ns per element (libm's exp stops LLVM from
-    vectorizing a loop); written out below it vectorizes with the rest: ~2x faster in all.
-    log1p(e) is the series of ``bce_with_logits_from_exp`` in 8 terms (float32's precision).
+    vectorizing a loop); written out (``vecmath``) it vectorizes with the rest: ~2x faster in
+    all. log1p(e) is the series of ``bce_with_logits_from_exp`` in 8 terms (float32's precision).
 
     The loss is summed in float32 blocks (8 SIMD lanes; float64 partial sums would halve
     that), each block added to a float64 total. The terms of a block go to a small buffer and
@@ -214,9 +202,7 @@ def bce_with_logits_float32(logits, target, scale, grad):
     order, and its last bits, when the arrays overlap or lie close together (a resumed run
     must repeat an uninterrupted one bit for bit, wherever NumPy put its arrays).
     """
-    c0, c1, c2, c3, c4, c5, c6, c7 = _EXP_TAYLOR
-    a0, a1, a2, a3, a4, a5, a6, a7 = _ATANH_SERIES
-    two, zero = np.float32(2), np.float32(0)
+    one, zero = np.float32(1), np.float32(0)
     terms = np.empty(_BLOCK, np.float32)
     total = 0.0
     outside = zero                      # only ever compared with 0: its order does not matter
@@ -229,19 +215,10 @@ def bce_with_logits_float32(logits, target, scale, grad):
         for j in range(size):
             z = z_block[j]
             t = t_block[j]
-            x = max(-_UNDERFLOW, -abs(z))     # this order: a NaN z gives -87.33, not NaN
-            n = np.floor(x * _LOG2_E + np.float32(0.5))
-            r = x - n * _LN2_HIGH - n * _LN2_LOW
-            exp_r = c0 + r * (c1 + r * (c2 + r * (c3 + r * (c4 + r * (c5 + r * (c6 + r * c7))))))
-            two_to_n = np.int32((np.int32(n) + np.int32(127)) << np.int32(23)).view(np.float32)
-            e = zero if abs(z) > _UNDERFLOW else exp_r * two_to_n        # e = exp(-|z|)
-            s = e / (two + e)
-            s2 = s * s
-            series = a1 + s2 * (a2 + s2 * (a3 + s2 * (a4 + s2 * (a5 + s2 * (a6 + s2 * a7)))))
-            log1p_e = two * s * (a0 + s2 * series)
-            terms[j] = max(z, zero) - t * z + log1p_e      # NaN z: NaN here, so the caller sees it
-            outside += max(t - a0, zero) + max(-t, zero)
-            grad_block[j] = scale * ((a0 if z >= zero else e) / (a0 + e) - t)
+            e = exp_neg_abs_float32(z)
+            terms[j] = max(z, zero) - t * z + log1p_float32(e)     # NaN z: NaN here, so the caller sees it
+            outside += max(t - one, zero) + max(-t, zero)
+            grad_block[j] = scale * ((one if z >= zero else e) / (one + e) - t)
         block = zero
         for j in range(size):
             block += terms[j]

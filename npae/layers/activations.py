@@ -24,9 +24,10 @@ class Sigmoid(Layer):
     """
 
     def forward(self, x):
-        x = np.ascontiguousarray(self._check_input(x))
+        x = np.ascontiguousarray(self._check_input(x, finite=False))
         y = _new(x)
-        K.elementwise.sigmoid_forward(_flat(x), _flat(y))
+        if not K.elementwise.sigmoid(_flat(x), _flat(y)):
+            raise nonfinite_error(x, self.name)      # the kernel checked x as it went
         self._save(y, y=y)
         return y
 
@@ -100,16 +101,17 @@ class Softplus(Layer):
     """y = log(1 + e^x) = max(x, 0) + log1p(e^-|x|)  (stable);  dL/dx = dy * s(x)."""
 
     def forward(self, x):
-        x = np.ascontiguousarray(self._check_input(x))
+        x = np.ascontiguousarray(self._check_input(x, finite=False))
         y = _new(x)
-        K.elementwise.softplus_forward(_flat(x), _flat(y))
+        if not K.elementwise.softplus(_flat(x), _flat(y)):
+            raise nonfinite_error(x, self.name)      # the kernel checked x as it went
         self._save(y, x=x)
         return y
 
     def backward(self, dy):
         x = self._saved(dy)["x"]
         dx = _new(x)
-        K.elementwise.softplus_backward(_flat(x), _flat(np.ascontiguousarray(dy)), _flat(dx))
+        K.elementwise.softplus_grad(_flat(x), _flat(np.ascontiguousarray(dy)), _flat(dx))
         return dx
 
 

@@ -15,7 +15,7 @@ import inspect
 import numpy as np
 
 from .. import kernels as K
-from .._checks import FLOAT_DTYPES, check_finite, check_float_array, shape_str
+from .._checks import FLOAT_DTYPES, check_finite, check_float_array, nonfinite_error, shape_str
 from ..errors import DTypeError, ShapeError
 from ..io import register_model
 from ..layers import Layer
@@ -209,7 +209,8 @@ class Autoencoder:
             return output
         output = np.ascontiguousarray(output)
         probabilities = np.empty_like(output)
-        K.elementwise.sigmoid_forward(output.reshape(-1), probabilities.reshape(-1))
+        if not K.elementwise.sigmoid(output.reshape(-1), probabilities.reshape(-1)):
+            raise nonfinite_error(output, type(self).__name__, "the decoder's output (logits)")
         return probabilities
 
     def _check_x(self, x, name="X"):

@@ -1,5 +1,5 @@
-"""Dense, TiedDense and (leaky) ReLU check finiteness inside a pass they make anyway (the bias
-add over x W + b, the activation over x). These tests make sure no NaN or inf slips through
+"""Dense, TiedDense, (leaky) ReLU, Sigmoid and Softplus check finiteness inside a pass they make
+anyway (the bias add over x W + b, the activation over x). These tests make sure no NaN or inf slips through
 that shortcut, wherever it sits and whatever the input's layout or the layer's size, on both
 backends, and that the error still names what is at fault."""
 import numpy as np
@@ -76,9 +76,16 @@ def test_an_overflowing_product_is_named(kind, dtype, backend):
     np.testing.assert_array_equal(layer.forward(np.full((3, 4), 8, dtype)), np.full((3, 2), 32, dtype))
 
 
+ACTIVATIONS = {"ReLU": (npae.ReLU(), lambda x: np.maximum(x, 0)),
+               "LeakyReLU": (npae.LeakyReLU(0.2), lambda x: np.where(x > 0, x, 0.2 * x)),
+               "Sigmoid": (npae.Sigmoid(), lambda x: 1 / (1 + np.exp(-x))),
+               "Softplus": (npae.Softplus(), lambda x: np.log1p(np.exp(x)))}
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("layer", [npae.ReLU(), npae.LeakyReLU(0.2)], ids=["ReLU", "LeakyReLU"])
-def test_relu_names_a_nonfinite_input_anywhere(layer, dtype, backend):
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activations_name_a_nonfinite_input_anywhere(name, dtype, backend):
+    layer, reference = ACTIVATIONS[name]
 
     @given(st.integers(1, 70), st.integers(0, 10_000), BAD, st.sampled_from(["C", "F", "strided"]))
     def check(size, where, bad, layout):
@@ -89,5 +96,5 @@ def test_relu_names_a_nonfinite_input_anywhere(layer, dtype, backend):
             layer.forward(_laid_out(x, layout))
 
     check()
-    y = layer.forward(np.array([-2.0, 0.0, 3.0], dtype))      # and finite inputs pass
-    np.testing.assert_array_equal(y, np.array([-2.0 * layer.alpha, 0.0, 3.0], dtype))
+    x = np.array([-2.0, 0.0, 3.0], dtype)                      # and finite inputs pass
+    np.testing.assert_allclose(layer.forward(x), reference(x.astype(np.float64)), rtol=1e-6)

@@ -230,3 +230,24 @@ def test_only_the_models_own_first_layer_skips_the_input_gradient():
     decoder = npae.Sequential(npae.Dense(3, 6, rng=1))
     npae.Autoencoder(encoder, decoder, "mse")
     assert encoder.layers[0].input_grad is True
+
+
+class _Overflow(npae.layers.Layer):
+    """A student's last decoder layer with no finiteness check: y = x · 1e38 overflows."""
+
+    def forward(self, x):
+        self._save(x)
+        return x * np.float32(1e38) * np.float32(1e38)
+
+    def backward(self, dy):
+        return dy
+
+
+def test_nonfinite_logits_are_named_not_turned_into_probabilities(backend):
+    """The sigmoid that maps the decoder's logits to probabilities checks them as it goes:
+    inf or NaN logits raise instead of becoming 0, 1 or a tiny number."""
+    dense = Dense(8, 4, rng=0)
+    model = Autoencoder(Sequential(dense, Sigmoid()), Sequential(TiedDense(dense), _Overflow()), BCEWithLogits())
+    with np.errstate(over="ignore", invalid="ignore"), pytest.raises(
+            npae.NonFiniteError, match=r"Autoencoder: the decoder's output \(logits\) contains NaN or inf"):
+        model.reconstruct(X32)
