@@ -4,13 +4,13 @@ Each backward computes ``dx = dy * f'(.)`` in one pass, where NumPy would need
 two or three temporaries. Constants are made in the data's dtype (``x.dtype.type(1)``):
 a Python ``1.0`` would turn a float32 loop into float64, at half the SIMD width. Arguments
 are flat 1-D arrays (``add_bias``: a 2-D y); results go to ``out``. The forward kernels that
-see every element of a layer's input or output anyway (``add_bias``, ``leaky_relu_forward``,
-the sigmoid's) also return whether it was all finite: the layer's finiteness check costs no pass of its own.
+see every element of a layer's input or output anyway (``add_bias``, the activations'
+forwards) also return whether it was all finite: the layer's finiteness check costs no pass of its own.
 """
 import numpy as np
 
 from .backend import with_twin
-from .vecmath import exp_neg_abs_float32, exp_neg_abs_float32_numpy, log1p_float32
+from .vecmath import exp_neg_abs_float32, exp_neg_abs_float32_numpy, log1p_float32, tanh_float32
 
 
 # --- a Dense layer's bias: y[n, :] += b, and the finiteness check in the same pass -----
@@ -105,7 +105,43 @@ def sigmoid_backward(y, dy, out):
     return out
 
 
-# --- tanh: d tanh(x)/dx = 1 - tanh(x)^2 --------------------------------------------
+# --- tanh, and d tanh(x)/dx = 1 - tanh(x)^2 ---------------------------------------
+# The forward returns whether every x was finite (the layer's input check).
+
+def tanh(x, out):
+    """out = tanh(x) for flat x; True when every x is finite (float32: the loop that
+    vectorizes, ``tanh_forward_float32``)."""
+    if x.dtype == np.float32:
+        return tanh_forward_float32(x, out)
+    return tanh_forward(x, out)
+
+
+def _tanh_forward_numpy(x, out):
+    np.tanh(x, out=out)
+    return bool(np.isfinite(x).all())
+
+
+@with_twin(_tanh_forward_numpy, fastmath={"reassoc"})      # exactly "reassoc": see add_bias
+def tanh_forward(x, out):
+    """Any float dtype, with libm's tanh."""
+    total = x.dtype.type(0)
+    for i in range(x.size):
+        v = x[i]
+        out[i] = np.tanh(v)
+        total += v - v
+    return total == total
+
+
+@with_twin(_tanh_forward_numpy, fastmath={"reassoc"})
+def tanh_forward_float32(x, out):
+    """float32 only: ``vecmath.tanh_float32``, so the loop vectorizes (~3x NumPy's tanh)."""
+    total = np.float32(0)
+    for i in range(x.size):
+        v = x[i]
+        out[i] = tanh_float32(v)
+        total += v - v
+    return total == total
+
 
 def _tanh_backward_numpy(y, dy, out):
     np.multiply(dy, 1 - y * y, out=out)

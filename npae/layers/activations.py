@@ -42,8 +42,10 @@ class Tanh(Layer):
     """y = tanh(x);  dL/dx = dy * (1 - y²)."""
 
     def forward(self, x):
-        x = self._check_input(x)
-        y = np.ascontiguousarray(np.tanh(x))
+        x = np.ascontiguousarray(self._check_input(x, finite=False))
+        y = _new(x)
+        if not K.elementwise.tanh(_flat(x), _flat(y)):
+            raise nonfinite_error(x, self.name)      # the kernel checked x as it went
         self._save(y, y=y)
         return y
 

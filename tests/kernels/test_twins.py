@@ -24,6 +24,8 @@ CASES = {
     "sigmoid_forward_float32": (lambda n, d: st.tuples(_vec(n, d, -100, 100)), [1]),
     "sigmoid_backward": (lambda n, d: st.tuples(_vec(n, d, 0, 1), _vec(n, d)), [2]),
     "tanh_backward": (lambda n, d: st.tuples(_vec(n, d, -1, 1), _vec(n, d)), [2]),
+    "tanh_forward": (lambda n, d: st.tuples(_vec(n, d, -30, 30)), [1]),
+    "tanh_forward_float32": (lambda n, d: st.tuples(_vec(n, d, -100, 100)), [1]),
     "leaky_relu_forward": (lambda n, d: st.tuples(_vec(n, d), st.floats(0, 0.5)), [2]),
     "leaky_relu_backward": (lambda n, d: st.tuples(_vec(n, d), _vec(n, d), st.floats(0, 0.5)), [3]),
     "softplus_forward": (lambda n, d: st.tuples(_vec(n, d, -30, 30)), [1]),
@@ -42,7 +44,7 @@ CASES = {
                                                        st.floats(0.01, 1).map(d)), [3]),
 }
 FLOAT32_ONLY = {"bce_with_logits_float32", "sigmoid_forward_float32", "softplus_forward_float32",
-                "softplus_backward_float32"}
+                "softplus_backward_float32", "tanh_forward_float32"}
 
 
 def _with_a_bad_value(v, data):
@@ -121,7 +123,9 @@ FLAGGING_FORWARDS = {"leaky_relu_forward": lambda x: (x.dtype.type(0.1), np.empt
                      "sigmoid_forward": lambda x: (np.empty_like(x),),
                      "sigmoid_forward_float32": lambda x: (np.empty_like(x),),
                      "softplus_forward": lambda x: (np.empty_like(x),),
-                     "softplus_forward_float32": lambda x: (np.empty_like(x),)}
+                     "softplus_forward_float32": lambda x: (np.empty_like(x),),
+                     "tanh_forward": lambda x: (np.empty_like(x),),
+                     "tanh_forward_float32": lambda x: (np.empty_like(x),)}
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -299,6 +303,8 @@ def _float32_calls():
         "sigmoid_forward_float32": ((v, v.copy()), True),   # vecmath's exp, not libm's
         "softplus_forward_float32": ((v, v.copy()), True),
         "softplus_backward_float32": ((v, v, v.copy()), True),
+        "tanh_forward_float32": ((v, v.copy()), True),
+        "tanh_forward": ((v, v.copy()), False),             # libm's tanh
         "sigmoid_forward": ((v, v.copy()), False),          # libm's exp: scalar, but float32
         "latent_sample": ((v, v, v, f32(-3), f32(3), v.copy(), v.copy(), v.copy()), False),
         "softplus_forward": ((v, v.copy()), False),

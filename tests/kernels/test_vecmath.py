@@ -1,4 +1,4 @@
-"""vecmath's float32 e^-|z| and log1p(e), written out so that loops vectorize: accurate to a
+"""vecmath's float32 e^-|z|, log1p(e) and tanh, written out so that loops vectorize: accurate to a
 few ulps over the whole range, the same in Python and compiled, and compiled into the kernels
 without changing what the module holds (the twins and a debugger see plain Python)."""
 import numpy as np
@@ -20,9 +20,16 @@ def _log1p_loop(e, out):
         out[i] = log1p_float32(e[i])
 
 
+def _tanh_loop(x, out):
+    for i in range(x.size):
+        out[i] = tanh_float32(x[i])
+
+
 exp_neg_abs_float32, log1p_float32 = vecmath.exp_neg_abs_float32, vecmath.log1p_float32
-EXP = njit(with_helpers_compiled(_exp_loop))
-LOG1P = njit(with_helpers_compiled(_log1p_loop))
+tanh_float32 = vecmath.tanh_float32
+EXP = njit(error_model="numpy")(with_helpers_compiled(_exp_loop))
+LOG1P = njit(error_model="numpy")(with_helpers_compiled(_log1p_loop))
+TANH = njit(error_model="numpy")(with_helpers_compiled(_tanh_loop))
 
 
 def _float32s(low, high, step):
@@ -63,6 +70,24 @@ def test_log1p_is_within_3_ulps_on_the_unit_interval():
     assert got[0] == 0 and abs(got[1] - np.float32(np.log(2))) <= np.spacing(np.float32(np.log(2)))
 
 
+def test_tanh_is_within_2_6_ulps_everywhere_and_odd():
+    x = _float32s(0, 9.1, 997)                       # past 9.1, tanh is 1 in float32
+    got, mirrored = np.empty_like(x), np.empty_like(x)
+    TANH(x, got)
+    TANH(-x, mirrored)
+    assert _ulps(got, np.tanh(x.astype(np.float64))).max() <= 2.6
+    np.testing.assert_array_equal(mirrored, -got)
+
+
+def test_tanh_at_its_ends():
+    """Exact at 0 (with its sign), x itself for tiny x (expm1, no cancellation), ±1 far out."""
+    x = np.float32([0.0, -0.0, 1e-30, -1e-20, 3e-8, 20, -20, 1e30, np.inf, -np.inf])
+    got = np.empty_like(x)
+    TANH(x, got)
+    np.testing.assert_array_equal(got, np.float32([0, 0, 1e-30, -1e-20, 3e-8, 1, -1, 1, 1, -1]))
+    assert np.signbit(got[1]) and not np.signbit(got[0])
+
+
 def test_the_python_helpers_compute_what_the_compiled_ones_do():
     rng = np.random.default_rng(0)
     z = np.concatenate([rng.uniform(-90, 90, 300), [0, 87.33, -87.33, 87.34]]).astype(np.float32)
@@ -73,6 +98,9 @@ def test_the_python_helpers_compute_what_the_compiled_ones_do():
     python_exp = np.float32([exp_neg_abs_float32(v) for v in z])
     python_log1p = np.float32([log1p_float32(v) for v in e])
     assert _ulps(python_exp, compiled_exp).max() <= 1 and _ulps(python_log1p, compiled_log1p).max() <= 1
+    compiled_tanh = np.empty_like(z)
+    TANH(z, compiled_tanh)
+    assert _ulps(np.float32([tanh_float32(v) for v in z]), compiled_tanh).max() <= 1
 
 
 def test_compiling_a_kernel_leaves_its_module_plain_python():
@@ -86,7 +114,7 @@ def test_compiling_a_kernel_leaves_its_module_plain_python():
     assert with_helpers_compiled(relu.loops) is relu.loops
 
 
-@pytest.mark.parametrize("name", ["sigmoid_forward_float32", "softplus_forward_float32"])
+@pytest.mark.parametrize("name", ["sigmoid_forward_float32", "softplus_forward_float32", "tanh_forward_float32"])
 def test_float32_activations_agree_with_float64_within_float32_rounding(name):
     """The float32 loops against the float64 kernel, over the range where the result is a
     normal float32 (past it, the loops give exactly 0 or 1, and softplus(x) = x)."""

@@ -1,4 +1,4 @@
-"""Dense, TiedDense, (leaky) ReLU, Sigmoid and Softplus check finiteness inside a pass they make
+"""Dense, TiedDense and the activations (ReLU, LeakyReLU, Sigmoid, Softplus, Tanh) check finiteness inside a pass they make
 anyway (the bias add over x W + b, the activation over x). These tests make sure no NaN or inf slips through
 that shortcut, wherever it sits and whatever the input's layout or the layer's size, on both
 backends, and that the error still names what is at fault."""
@@ -79,7 +79,8 @@ def test_an_overflowing_product_is_named(kind, dtype, backend):
 ACTIVATIONS = {"ReLU": (npae.ReLU(), lambda x: np.maximum(x, 0)),
                "LeakyReLU": (npae.LeakyReLU(0.2), lambda x: np.where(x > 0, x, 0.2 * x)),
                "Sigmoid": (npae.Sigmoid(), lambda x: 1 / (1 + np.exp(-x))),
-               "Softplus": (npae.Softplus(), lambda x: np.log1p(np.exp(x)))}
+               "Softplus": (npae.Softplus(), lambda x: np.log1p(np.exp(x))),
+               "Tanh": (npae.Tanh(), np.tanh)}
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
