@@ -9,6 +9,7 @@ import hashlib
 import inspect
 import os
 import pathlib
+import sys
 import types
 import warnings
 
@@ -46,6 +47,11 @@ class Kernel:
     """
 
     def __init__(self, loops, twin, **jit_options):
+        if _helpers_called_by(loops) and set(jit_options.get("fastmath", ())) != HELPER_FASTMATH:
+            raise ValueError(f"kernel {loops.__name__} calls helpers: it must be compiled with "
+                             f"fastmath={set(HELPER_FASTMATH)} (see backend.HELPER_FASTMATH)")
+        if isinstance(jit_options.get("fastmath"), frozenset):    # Numba takes a set
+            jit_options["fastmath"] = set(jit_options["fastmath"])
         self.name = loops.__name__
         self.loops = loops
         self.twin = twin
@@ -75,12 +81,22 @@ class Kernel:
         return f"<npae kernel {self.name}>"
 
 
+#: The fastmath flags of every kernel that calls helpers: the helpers are compiled into the
+#: kernel under its flags, and their accuracy is measured under these. "contract" fuses
+#: multiply-adds; "reassoc" lets sums vectorize (and keeps ``total += v - v`` a NaN check).
+#: Never "nsz" next to "reassoc" (LLVM would merge vecmath's two halves of ln 2 into one
+#: rounded constant: exp off by up to 66 ulps) nor "nnan"/"ninf" (they drop NaN checks).
+HELPER_FASTMATH = frozenset({"reassoc", "contract"})
+
+
 def helper(function):
     """Decorator: a scalar function that kernels call inside their loops (``vecmath``'s exp).
 
     It stays a plain Python function, so tests and debuggers can call it. When a kernel that
     calls it compiles, ``with_helpers_compiled`` hands Numba a compiled version, inlined into
-    the kernel's loop (a call would stop the loop from vectorizing).
+    the kernel's loop (a call would stop the loop from vectorizing). Kernels call helpers by
+    their bare name (``from .vecmath import exp_neg_abs_float32``), with the fastmath flags
+    ``HELPER_FASTMATH``.
     """
     function.npae_helper = True
     return function
@@ -88,25 +104,34 @@ def helper(function):
 
 def with_helpers_compiled(loops):
     """``loops``, or, when it calls helpers, a copy whose globals give Numba their compiled,
-    always-inlined versions (the module itself keeps the Python functions).
+    always-inlined versions (the module itself keeps the Python functions). The copy sees
+    the module's globals as they are now (Numba treats globals as constants anyway).
 
     Numba keys a cached function on its own file, not on the files of the functions it
     calls: after an edit of ``vecmath.py`` alone it would load the kernel compiled with the
-    old helper. So the copy's name carries a hash of the helpers' source files, and Numba's
-    cache, which files a function under its name, starts afresh when they change.
+    old helper. So the copy's name carries a hash of the helpers' source files (and of this
+    file, which compiles them), and Numba's cache, which files a function under its name,
+    starts afresh when they change. (Old entries stay on disk until ``__pycache__`` goes.)
     """
     helpers = _helpers_called_by(loops)
     if not helpers:
         return loops
     from numba import njit
     namespace = dict(loops.__globals__)
-    namespace.update({name: njit(inline="always")(with_helpers_compiled(value)) for name, value in helpers.items()})
-    copy = types.FunctionType(loops.__code__, namespace, loops.__name__, loops.__defaults__)
-    sources = sorted({inspect.getfile(value) for value in _all_helpers(loops)})
+    namespace.update({name: njit(inline="always")(with_helpers_compiled(value))
+                      for name, value in helpers.items()})
+    copy = types.FunctionType(loops.__code__, namespace, loops.__name__, loops.__defaults__,
+                              loops.__closure__)
+    copy.__kwdefaults__, copy.__doc__ = loops.__kwdefaults__, loops.__doc__
+    sources = sorted({inspect.getfile(module) for module in helper_modules(loops)} | {__file__})
     digest = hashlib.sha256(b"".join(pathlib.Path(path).read_bytes() for path in sources)).hexdigest()
     copy.__qualname__ = f"{loops.__qualname__}__helpers_{digest[:12]}"
-    copy.__doc__ = loops.__doc__
     return copy
+
+
+def helper_modules(function):
+    """The modules of the helpers ``function`` calls, directly or through other helpers."""
+    return list(dict.fromkeys(sys.modules[value.__module__] for value in _all_helpers(function)))
 
 
 def _helpers_called_by(function):
@@ -114,11 +139,13 @@ def _helpers_called_by(function):
             if getattr(value, "npae_helper", False) and name in function.__code__.co_names}
 
 
-def _all_helpers(function):
-    """The helpers ``function`` calls, and those they call, and so on."""
-    found = list(_helpers_called_by(function).values())
-    for value in list(found):
-        found += [h for h in _all_helpers(value) if h not in found]
+def _all_helpers(function, found=None):
+    """The helpers ``function`` calls, and those they call, and so on (each once)."""
+    found = [] if found is None else found
+    for value in _helpers_called_by(function).values():
+        if value not in found:
+            found.append(value)
+            _all_helpers(value, found)
     return found
 
 

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from . import threads
-from .backend import get_backend, with_twin
+from .backend import HELPER_FASTMATH, get_backend, with_twin
 from .vecmath import exp_neg_abs_float32, exp_neg_abs_float32_numpy, log1p_float32
 
 
@@ -187,7 +187,7 @@ def _bce_with_logits_float32_numpy(logits, target, scale, grad):
     return float(np.sum(loss, dtype=np.float64)), _out_of_unit_interval(target)
 
 
-@with_twin(_bce_with_logits_float32_numpy, fastmath={"reassoc", "contract"})
+@with_twin(_bce_with_logits_float32_numpy, fastmath=HELPER_FASTMATH)
 def bce_with_logits_float32(logits, target, scale, grad):
     """float32 only. The loss sum, grad = scale (s(z) - t) and Σ max(t - 1, 0) + max(-t, 0).
 

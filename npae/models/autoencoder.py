@@ -204,9 +204,10 @@ class Autoencoder:
         return -self.reconstruction_loss_.forward(output, X)
 
     def _output(self, output):
-        """Decoder output → data space: the sigmoid of logits for BCEWithLogits."""
+        """Decoder output → data space: the sigmoid of logits for BCEWithLogits. Non-finite
+        outputs (from a user's layer that does not check) raise instead of passing on."""
         if not isinstance(self.reconstruction_loss_, BCEWithLogits):
-            return output
+            return check_finite(output, type(self).__name__, "the decoder's output")
         output = np.ascontiguousarray(output)
         probabilities = np.empty_like(output)
         if not K.elementwise.sigmoid(output.reshape(-1), probabilities.reshape(-1)):

@@ -7,7 +7,8 @@ from numba import njit
 
 from npae import kernels
 from npae.kernels import elementwise, losses, vecmath
-from npae.kernels.backend import with_helpers_compiled
+from npae.kernels.backend import HELPER_FASTMATH, with_helpers_compiled
+from npae.kernels.vecmath import ERROR_ULPS
 
 
 def _exp_loop(z, out):
@@ -27,9 +28,9 @@ def _tanh_loop(x, out):
 
 exp_neg_abs_float32, log1p_float32 = vecmath.exp_neg_abs_float32, vecmath.log1p_float32
 tanh_float32 = vecmath.tanh_float32
-EXP = njit(error_model="numpy")(with_helpers_compiled(_exp_loop))
-LOG1P = njit(error_model="numpy")(with_helpers_compiled(_log1p_loop))
-TANH = njit(error_model="numpy")(with_helpers_compiled(_tanh_loop))
+# compiled as the kernels that call the helpers are: the helpers take on the caller's flags
+_jit = njit(error_model="numpy", fastmath=set(HELPER_FASTMATH))
+EXP, LOG1P, TANH = (_jit(with_helpers_compiled(loop)) for loop in (_exp_loop, _log1p_loop, _tanh_loop))
 
 
 def _float32s(low, high, step):
@@ -39,16 +40,19 @@ def _float32s(low, high, step):
 
 
 def _ulps(got, exact):
-    return np.abs(got - exact) / np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
+    """|got − exact| in units of float32's spacing at the exact value (float64), 2^(e − 23)
+    for exact in [2^e, 2^(e+1)) (float32(exact) could round up to the next binade)."""
+    exponent = np.floor(np.log2(np.maximum(np.abs(exact), 2.0 ** -126)))
+    return np.abs(got.astype(np.float64) - exact) / np.ldexp(1.0, (exponent - 23).astype(int))
 
 
-def test_exp_is_within_1_3_ulps_everywhere():
-    z = _float32s(0, 87.33, 997)                     # 1.6 M of the 1.1 G floats in range
+def test_exp_is_accurate_everywhere():
+    z = _float32s(0, 87.33, 97)                      # 11.6 M of the 1.1 G floats in range
     z = np.concatenate([z, -z])                      # e^-|z|: the sign must not matter
     got = np.empty_like(z)
     EXP(z, got)
     assert got.dtype == np.float32
-    assert _ulps(got, np.exp(-np.abs(z.astype(np.float64)))).max() <= 1.3
+    assert _ulps(got, np.exp(-np.abs(z.astype(np.float64)))).max() <= ERROR_ULPS["exp"]
 
 
 def test_exp_is_zero_past_the_underflow_and_one_at_zero():
@@ -61,21 +65,24 @@ def test_exp_is_zero_past_the_underflow_and_one_at_zero():
     assert got[0] >= np.finfo(np.float32).tiny
 
 
-def test_log1p_is_within_3_ulps_on_the_unit_interval():
-    e = _float32s(np.finfo(np.float32).tiny, 1, 331)
+def test_log1p_is_accurate_on_the_unit_interval():
+    """Every 31st float32 in (0, 1], and every one around the worst case (near 0.031)."""
+    e = np.concatenate([_float32s(np.finfo(np.float32).tiny, 1, 31), _float32s(0.02, 0.05, 1)])
     got = np.empty_like(e)
     LOG1P(e, got)
-    assert _ulps(got, np.log1p(e.astype(np.float64))).max() <= 3
+    assert _ulps(got, np.log1p(e.astype(np.float64))).max() <= ERROR_ULPS["log1p"]
     LOG1P(np.float32([0, 1]), got[:2])
     assert got[0] == 0 and abs(got[1] - np.float32(np.log(2))) <= np.spacing(np.float32(np.log(2)))
 
 
-def test_tanh_is_within_2_6_ulps_everywhere_and_odd():
-    x = _float32s(0, 9.1, 997)                       # past 9.1, tanh is 1 in float32
+def test_tanh_is_accurate_everywhere_and_odd():
+    """Every 97th float32 up to 9.1 (tanh is 1 in float32 beyond), and every one in
+    [0.1, 0.7], where the worst cases are (2^n expm1(r) + 2^n − 1 cancels a little)."""
+    x = np.concatenate([_float32s(0, 9.1, 97), _float32s(0.1, 0.7, 1)])
     got, mirrored = np.empty_like(x), np.empty_like(x)
     TANH(x, got)
     TANH(-x, mirrored)
-    assert _ulps(got, np.tanh(x.astype(np.float64))).max() <= 2.6
+    assert _ulps(got, np.tanh(x.astype(np.float64))).max() <= ERROR_ULPS["tanh"]
     np.testing.assert_array_equal(mirrored, -got)
 
 
@@ -88,7 +95,21 @@ def test_tanh_at_its_ends():
     assert np.signbit(got[1]) and not np.signbit(got[0])
 
 
+def test_no_step_makes_a_denormal():
+    """Denormals make float32 arithmetic ~15x slower. The helpers in Python, on NumPy
+    scalars, under np.errstate(under="raise"): any step whose result is a denormal raises,
+    e.g. e^-|z| at |z| ≈ 45, squared, inside log1p (it did before the floors)."""
+    z = np.concatenate([np.linspace(0, 100, 4001), np.linspace(86, 87.4, 1401), [1e30, np.inf]])
+    with np.errstate(under="raise"):
+        for v in z.astype(np.float32):
+            for x in (v, -v):
+                log1p_float32(exp_neg_abs_float32(x))
+                tanh_float32(x)
+
+
 def test_the_python_helpers_compute_what_the_compiled_ones_do():
+    """The same formulas: the compiled ones fuse multiply-adds ("contract"), Python's round
+    each step, so the last bits may differ (by up to 2 ulps here), never more."""
     rng = np.random.default_rng(0)
     z = np.concatenate([rng.uniform(-90, 90, 300), [0, 87.33, -87.33, 87.34]]).astype(np.float32)
     e = rng.uniform(0, 1, 300).astype(np.float32)
@@ -97,10 +118,10 @@ def test_the_python_helpers_compute_what_the_compiled_ones_do():
     LOG1P(e, compiled_log1p)
     python_exp = np.float32([exp_neg_abs_float32(v) for v in z])
     python_log1p = np.float32([log1p_float32(v) for v in e])
-    assert _ulps(python_exp, compiled_exp).max() <= 1 and _ulps(python_log1p, compiled_log1p).max() <= 1
+    assert _ulps(python_exp, compiled_exp).max() <= 2 and _ulps(python_log1p, compiled_log1p).max() <= 2
     compiled_tanh = np.empty_like(z)
     TANH(z, compiled_tanh)
-    assert _ulps(np.float32([tanh_float32(v) for v in z]), compiled_tanh).max() <= 1
+    assert _ulps(np.float32([tanh_float32(v) for v in z]), compiled_tanh).max() <= 2
 
 
 def test_compiling_a_kernel_leaves_its_module_plain_python():

@@ -1,7 +1,8 @@
-"""Dense, TiedDense and the activations (ReLU, LeakyReLU, Sigmoid, Softplus, Tanh) check finiteness inside a pass they make
-anyway (the bias add over x W + b, the activation over x). These tests make sure no NaN or inf slips through
-that shortcut, wherever it sits and whatever the input's layout or the layer's size, on both
-backends, and that the error still names what is at fault."""
+"""Dense, TiedDense and the activations (ReLU, LeakyReLU, Sigmoid, Softplus, Tanh) check
+finiteness inside a pass they make anyway (the bias add over x W + b, the activation over x).
+These tests make sure no NaN or inf slips through that shortcut, wherever it sits and
+whatever the input's layout or the layer's size, on both backends, and that the error still
+names what is at fault."""
 import numpy as np
 import pytest
 from hypothesis import given

@@ -243,11 +243,14 @@ class _Overflow(npae.layers.Layer):
         return dy
 
 
-def test_nonfinite_logits_are_named_not_turned_into_probabilities(backend):
+@pytest.mark.parametrize("loss, named", [(BCEWithLogits(), r"the decoder's output \(logits\)"),
+                                         (MSE(), "the decoder's output")])
+def test_nonfinite_decoder_outputs_are_named(loss, named, backend):
     """The sigmoid that maps the decoder's logits to probabilities checks them as it goes:
-    inf or NaN logits raise instead of becoming 0, 1 or a tiny number."""
+    inf or NaN logits raise instead of becoming 0, 1 or a tiny number; real-valued outputs
+    (MSE) are checked too."""
     dense = Dense(8, 4, rng=0)
-    model = Autoencoder(Sequential(dense, Sigmoid()), Sequential(TiedDense(dense), _Overflow()), BCEWithLogits())
+    model = Autoencoder(Sequential(dense, Sigmoid()), Sequential(TiedDense(dense), _Overflow()), loss)
     with np.errstate(over="ignore", invalid="ignore"), pytest.raises(
-            npae.NonFiniteError, match=r"Autoencoder: the decoder's output \(logits\) contains NaN or inf"):
+            npae.NonFiniteError, match=rf"Autoencoder: {named} contains NaN or inf"):
         model.reconstruct(X32)
