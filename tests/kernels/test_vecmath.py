@@ -47,7 +47,7 @@ def _ulps(got, exact):
 
 
 def test_exp_is_accurate_everywhere():
-    z = _float32s(0, 87.33, 97)                      # 11.6 M of the 1.1 G floats in range
+    z = _float32s(0, 87.33, 397)                     # 2.8 M of the 1.1 G floats in range
     z = np.concatenate([z, -z])                      # e^-|z|: the sign must not matter
     got = np.empty_like(z)
     EXP(z, got)
@@ -66,8 +66,8 @@ def test_exp_is_zero_past_the_underflow_and_one_at_zero():
 
 
 def test_log1p_is_accurate_on_the_unit_interval():
-    """Every 31st float32 in (0, 1], and every one around the worst case (near 0.031)."""
-    e = np.concatenate([_float32s(np.finfo(np.float32).tiny, 1, 31), _float32s(0.02, 0.05, 1)])
+    """Every 131st float32 in (0, 1], and every one around the worst case (0.0311)."""
+    e = np.concatenate([_float32s(np.finfo(np.float32).tiny, 1, 131), _float32s(0.03, 0.032, 1)])
     got = np.empty_like(e)
     LOG1P(e, got)
     assert _ulps(got, np.log1p(e.astype(np.float64))).max() <= ERROR_ULPS["log1p"]
@@ -77,8 +77,8 @@ def test_log1p_is_accurate_on_the_unit_interval():
 
 def test_tanh_is_accurate_everywhere_and_odd():
     """Every 97th float32 up to 9.1 (tanh is 1 in float32 beyond), and every one in
-    [0.1, 0.7], where the worst cases are (2^n expm1(r) + 2^n − 1 cancels a little)."""
-    x = np.concatenate([_float32s(0, 9.1, 97), _float32s(0.1, 0.7, 1)])
+    [0.21, 0.24], where the worst cases are (2^n expm1(r) + 2^n − 1 cancels a little)."""
+    x = np.concatenate([_float32s(0, 9.1, 97), _float32s(0.21, 0.24, 1)])
     got, mirrored = np.empty_like(x), np.empty_like(x)
     TANH(x, got)
     TANH(-x, mirrored)
@@ -135,15 +135,22 @@ def test_compiling_a_kernel_leaves_its_module_plain_python():
     assert with_helpers_compiled(relu.loops) is relu.loops
 
 
-@pytest.mark.parametrize("name", ["sigmoid_forward_float32", "softplus_forward_float32", "tanh_forward_float32"])
+#: the float32 activations' largest errors over every float32 in [-87.33, 87.33] (measured:
+#: sigmoid 2.40 ulps at -4.157, softplus 3.67 at -2.021, tanh 2.57), as their docstrings say
+KERNEL_ULPS = {"sigmoid_forward_float32": 2.5, "softplus_forward_float32": 3.7, "tanh_forward_float32": 2.6}
+
+
+@pytest.mark.parametrize("name", sorted(KERNEL_ULPS))
 def test_float32_activations_agree_with_float64_within_float32_rounding(name):
-    """The float32 loops against the float64 kernel, over the range where the result is a
-    normal float32 (past it, the loops give exactly 0 or 1, and softplus(x) = x)."""
-    x = np.linspace(-87, 87, 100_003).astype(np.float32)
+    """The float32 loops against the float64 kernel: every 97th float32 in the range where
+    the result is a normal float32 (past it, the loops give exactly 0 or 1, and softplus(x) = x),
+    and every one around the sigmoid's and softplus's worst cases (-4.157, -2.021)."""
+    x = np.concatenate([_float32s(0, 87.3, 97), _float32s(2.0, 2.03, 1), _float32s(4.15, 4.16, 1)])
+    x = np.concatenate([x, -x])
     got, exact = np.empty_like(x), np.empty(x.shape)
     kernels.REGISTRY[name].compiled()(x, got)
     kernels.REGISTRY[name.replace("_float32", "")].compiled()(x.astype(np.float64), exact)
-    assert _ulps(got, exact).max() <= 4
+    assert _ulps(got, exact).max() <= KERNEL_ULPS[name]
 
 
 @pytest.mark.parametrize("layer", ["Sigmoid", "Softplus"])
