@@ -10,6 +10,7 @@ forwards) also return whether it was all finite: the layer's finiteness check co
 import numpy as np
 
 from .backend import HELPER_FASTMATH, with_twin
+from .checks import all_finite
 from .vecmath import exp_neg_abs_float32, exp_neg_abs_float32_numpy, log1p_float32, tanh_float32
 
 
@@ -109,27 +110,18 @@ def sigmoid_backward(y, dy, out):
 # The forward returns whether every x was finite (the layer's input check).
 
 def tanh(x, out):
-    """out = tanh(x) for flat x; True when every x is finite (float32: the loop that
-    vectorizes, ``tanh_forward_float32``)."""
+    """out = tanh(x) for flat x; True when every x is finite. float32 goes to the loop that
+    vectorizes (``tanh_forward_float32``); float64 to NumPy's tanh (within 1.2 ulps; libm's,
+    called from a loop, reaches 2.1, and the gradient checks run in float64)."""
     if x.dtype == np.float32:
         return tanh_forward_float32(x, out)
-    return tanh_forward(x, out)
+    np.tanh(x, out=out)
+    return all_finite(x)
 
 
 def _tanh_forward_numpy(x, out):
     np.tanh(x, out=out)
     return bool(np.isfinite(x).all())
-
-
-@with_twin(_tanh_forward_numpy, fastmath={"reassoc"})      # exactly "reassoc": see add_bias
-def tanh_forward(x, out):
-    """Any float dtype, with libm's tanh."""
-    total = x.dtype.type(0)
-    for i in range(x.size):
-        v = x[i]
-        out[i] = np.tanh(v)
-        total += v - v
-    return total == total
 
 
 @with_twin(_tanh_forward_numpy, fastmath=HELPER_FASTMATH)
