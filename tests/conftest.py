@@ -4,7 +4,9 @@ Profiles: "ci" (default: derandomized, 100 examples, no deadline because Numba
 compiles on first call) and "dev" (random, fewer examples). Choose with
 HYPOTHESIS_PROFILE=dev.
 """
+import importlib
 import os
+import pkgutil
 
 import numpy as np
 import pytest
@@ -23,6 +25,13 @@ settings.register_profile(
 settings.register_profile("dev", max_examples=30, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# Hypothesis mixes literal constants from the project's modules loaded so far (1 draw in 20)
+# into what it generates. Import all of npae now, so the derandomized examples depend on
+# the code, not on which tests ran before: one test file run alone sees the examples that
+# CI's full run gives it.
+for _module in pkgutil.walk_packages(npae.__path__, "npae."):
+    importlib.import_module(_module.name)
 
 
 @pytest.fixture(params=["numba", "numpy"])
