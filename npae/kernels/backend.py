@@ -47,7 +47,7 @@ class Kernel:
     """
 
     def __init__(self, loops, twin, **jit_options):
-        if _helpers_called_by(loops) and set(jit_options.get("fastmath", ())) != HELPER_FASTMATH:
+        if _helpers_called_by(loops) and _flags(jit_options.get("fastmath")) != HELPER_FASTMATH:
             raise ValueError(f"kernel {loops.__name__} calls helpers: it must be compiled with "
                              f"fastmath={set(HELPER_FASTMATH)} (see backend.HELPER_FASTMATH)")
         if isinstance(jit_options.get("fastmath"), frozenset):    # Numba takes a set
@@ -123,10 +123,17 @@ def with_helpers_compiled(loops):
     copy = types.FunctionType(loops.__code__, namespace, loops.__name__, loops.__defaults__,
                               loops.__closure__)
     copy.__kwdefaults__, copy.__doc__ = loops.__kwdefaults__, loops.__doc__
-    sources = sorted({inspect.getfile(module) for module in helper_modules(loops)} | {__file__})
-    digest = hashlib.sha256(b"".join(pathlib.Path(path).read_bytes() for path in sources)).hexdigest()
+    digest = hashlib.sha256(b"".join(_source(module) for module in helper_modules(loops))
+                            + pathlib.Path(__file__).read_bytes()).hexdigest()
     copy.__qualname__ = f"{loops.__qualname__}__helpers_{digest[:12]}"
     return copy
+
+
+def _flags(fastmath):
+    """njit's ``fastmath`` argument as a set of flags (True is "fast", False or None none)."""
+    if isinstance(fastmath, bool) or fastmath is None:
+        return {"fast"} if fastmath else set()
+    return set(fastmath)
 
 
 def helper_modules(function):
@@ -134,9 +141,21 @@ def helper_modules(function):
     return list(dict.fromkeys(sys.modules[value.__module__] for value in _all_helpers(function)))
 
 
+def _source(module):
+    """The bytes of a module's file, or of its helpers' source when it has no file (a notebook)."""
+    try:
+        return pathlib.Path(inspect.getfile(module)).read_bytes()
+    except (TypeError, OSError):
+        return "".join(inspect.getsource(value) for value in vars(module).values()
+                       if getattr(value, "npae_helper", False)).encode()
+
+
 def _helpers_called_by(function):
-    return {name: value for name, value in function.__globals__.items()
-            if getattr(value, "npae_helper", False) and name in function.__code__.co_names}
+    """The helpers ``function`` names at its own level (not inside nested functions or
+    comprehensions, which kernels do not use), by name."""
+    namespace = function.__globals__
+    return {name: namespace[name] for name in function.__code__.co_names
+            if getattr(namespace.get(name), "npae_helper", False)}
 
 
 def _all_helpers(function, found=None):

@@ -5,7 +5,8 @@ two or three temporaries. Constants are made in the data's dtype (``x.dtype.type
 a Python ``1.0`` would turn a float32 loop into float64, at half the SIMD width. Arguments
 are flat 1-D arrays (``add_bias``: a 2-D y); results go to ``out``. The forward kernels that
 see every element of a layer's input or output anyway (``add_bias``, the activations'
-forwards) also return whether it was all finite: the layer's finiteness check costs no pass of its own.
+forwards) also return whether it was all finite: the layer's finiteness check costs no pass
+of its own (float64 tanh, which is NumPy's, makes one).
 """
 import numpy as np
 
@@ -111,8 +112,9 @@ def sigmoid_backward(y, dy, out):
 
 def tanh(x, out):
     """out = tanh(x) for flat x; True when every x is finite. float32 goes to the loop that
-    vectorizes (``tanh_forward_float32``); float64 to NumPy's tanh (within 1.2 ulps; libm's,
-    called from a loop, reaches 2.1, and the gradient checks run in float64)."""
+    vectorizes (``tanh_forward_float32``, which checks x as it goes); float64 to NumPy's tanh
+    and a separate ``all_finite`` pass (NumPy's SIMD tanh, on FMA machines, is within 1.2
+    ulps; libm's, called from a loop, reaches 2.1, and the gradient checks run in float64)."""
     if x.dtype == np.float32:
         return tanh_forward_float32(x, out)
     np.tanh(x, out=out)

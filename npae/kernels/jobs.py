@@ -183,8 +183,8 @@ _adam_update = optim.adam_update.compiled()
 _bce_with_logits_float32 = losses.bce_with_logits_float32.compiled()
 _im2col, _col2im = conv.im2col.compiled(), conv.col2im.compiled()
 _MAKERS = {"probe": (_make_probe, ()), "adam_float32": (_make_adam_float32, (optim, backend)),
-           "bce_with_logits_float32": (_make_bce_with_logits_float32,
-                                       (losses, backend, *backend.helper_modules(losses.bce_with_logits_float32.loops))),
+           "bce_with_logits_float32": (_make_bce_with_logits_float32, (
+               losses, backend, *backend.helper_modules(losses.bce_with_logits_float32.loops))),
            "im2col_float32": (_make_im2col_float32, (conv, backend)),
            "col2im_float32": (_make_col2im_float32, (conv, backend))}
 _compiled = {}

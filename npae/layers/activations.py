@@ -45,7 +45,7 @@ class Tanh(Layer):
         x = np.ascontiguousarray(self._check_input(x, finite=False))
         y = _new(x)
         if not K.elementwise.tanh(_flat(x), _flat(y)):
-            raise nonfinite_error(x, self.name)      # the kernel checked x as it went
+            raise nonfinite_error(x, self.name)
         self._save(y, y=y)
         return y
 

@@ -8,6 +8,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from numba import njit
 
 from npae.kernels.backend import HELPER_FASTMATH, Kernel, helper, with_helpers_compiled
 
@@ -86,7 +87,10 @@ def test_helpers_stay_python_and_kernels_calling_them_need_the_helper_flags():
     compiled = with_helpers_compiled(_calls_double)
     assert compiled is not _calls_double and globals()["_double"] is _double   # a copy; the module untouched
     assert _calls_double(np.float32([1, 2]), np.empty(2, np.float32)).tolist() == [2, 4]  # plain Python still
-    with pytest.raises(ValueError, match="calls helpers: it must be compiled with fastmath"):
-        Kernel(_calls_double, _calls_double, fastmath={"reassoc"})
-    kernel = Kernel(_calls_double, _calls_double, fastmath=HELPER_FASTMATH)
-    assert kernel.compiled()(np.float32([1.5]), np.empty(1, np.float32))[0] == 3
+    for wrong in ({"reassoc"}, {"reassoc", "contract", "nsz"}, True, None):
+        with pytest.raises(ValueError, match="calls helpers: it must be compiled with fastmath"):
+            Kernel(_calls_double, _calls_double, **({} if wrong is None else {"fastmath": wrong}))
+    Kernel(_calls_double, _calls_double, fastmath=HELPER_FASTMATH)                 # accepted
+    # compiled as Kernel.compiled does, minus the disk cache (no files in the source tree)
+    jit = njit(error_model="numpy", fastmath=set(HELPER_FASTMATH))
+    assert jit(compiled)(np.float32([1.5]), np.empty(1, np.float32))[0] == 3
