@@ -8,15 +8,13 @@ Prints one JSON line: per activation, npae's and torch's medians in µs and ns p
 and the same for NumPy's plain expression of the forward (what a student would write);
 then the Autoencoder step (784-256-32, sigmoid, BCE on logits, Adam, batch 64) in ms.
 """
-import argparse
-import json
 import os
 import sys
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import alternate, paired_block_ratio, summary  # noqa: E402
+from common import alternate, main, paired_block_ratio, summary  # noqa: E402
 
 import npae  # noqa: E402
 from npae.models.autoencoder import Autoencoder  # noqa: E402
@@ -135,16 +133,5 @@ def run(args):
     return result
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=300)
-    parser.add_argument("--threads", type=int, default=2, help="BLAS threads and torch threads")
-    parser.add_argument("--no-torch", action="store_true")
-    args = parser.parse_args()
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(limits=args.threads, user_api="blas"):
-        print(json.dumps(run(args)))
-
-
 if __name__ == "__main__":
-    main()
+    main(run, __doc__, rounds=300)

@@ -1,4 +1,7 @@
-"""Shared pieces of the benchmarks: the machine's sgemm rate, alternating timing, summaries."""
+"""Shared pieces of the benchmarks: the machine's sgemm rate, alternating timing, summaries,
+and the command line they share."""
+import argparse
+import json
 import time
 
 import numpy as np
@@ -73,3 +76,18 @@ def dense_flops(layer_sizes_and_batch, skip_first_input_grad=True):
     for i, (d_in, d_out) in enumerate(pairs):
         total += 2 * n * d_in * d_out * (2 if (i == 0 and skip_first_input_grad) else 3)
     return total
+
+
+def main(run, doc, rounds, **extra):
+    """Parse --rounds, --threads, --no-torch (and ``extra``: name -> (type, default)), then
+    print ``run(args)`` as one JSON line with BLAS limited to ``--threads`` threads."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    for name, (kind, default) in extra.items():
+        parser.add_argument(f"--{name}", type=kind, default=default)
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--threads", type=int, default=2, help="BLAS threads and torch threads")
+    parser.add_argument("--no-torch", action="store_true")
+    args = parser.parse_args()
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=args.threads, user_api="blas"):
+        print(json.dumps(run(args)))

@@ -11,8 +11,6 @@ step's matmul FLOPs, the machine's measured sgemm rate in the same run, the frac
 sgemm-bound floor the step reaches, the per-layer split of npae's step (medians from a separately
 instrumented run), and npae / torch.
 """
-import argparse
-import json
 import os
 import sys
 import time
@@ -20,7 +18,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import alternate, dense_flops, paired_block_ratio, sgemm_gflops, summary  # noqa: E402
+from common import alternate, dense_flops, main, paired_block_ratio, sgemm_gflops, summary  # noqa: E402
 
 import npae  # noqa: E402
 from npae.models.vae import VAE  # noqa: E402
@@ -140,19 +138,6 @@ def part_split(model, batches, rounds):
     return {name: round(ms, 3) for name, ms in parts.items()}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--rounds", type=int, default=200)
-    parser.add_argument("--warmup", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=2, help="BLAS threads and torch threads")
-    parser.add_argument("--no-torch", action="store_true")
-    args = parser.parse_args()
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(limits=args.threads, user_api="blas"):
-        print(json.dumps(run(args)))
-
-
 def run(args):
     rng = np.random.default_rng(0)
     batches, source = load_batches(args.batch, 50, rng)
@@ -188,4 +173,4 @@ def run(args):
 
 
 if __name__ == "__main__":
-    main()
+    main(run, __doc__, rounds=200, batch=(int, 128), warmup=(int, 20))
